@@ -1,0 +1,1 @@
+"""The user-space driver for the emulated NPU."""

@@ -1,0 +1,1 @@
+"""Firmware sources, built images, release table and the emulated hardware (hw/)."""
