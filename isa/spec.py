@@ -380,10 +380,11 @@ def _parse_alias(row: Row, iset: InstructionSet, problems: Problems) -> Instruct
         elif mask & f.mask:
             problems.add(row.line, mnemonic, f"fixed bits cover only part of field {name}")
         elif name not in operands:
-            problems.add(row.line, mnemonic, f"field {name} of {base.mnemonic} is neither fixed nor an operand")
+            problems.add(row.line, mnemonic,
+                         f"field {name} of {base.mnemonic} is neither fixed nor an operand")
     if mask & ~covered:
-        problems.add(row.line, mnemonic,
-                     f"fixed bits {_describe_bits(mask & ~covered)} are not operand fields of {base.mnemonic}")
+        stray = _describe_bits(mask & ~covered)
+        problems.add(row.line, mnemonic, f"fixed bits {stray} are not operand fields of {base.mnemonic}")
     desc = "\n".join([" ".join(tail[1:]), *row.more]).strip()
     return Instruction(mnemonic, base.ext, operands, syntax, base.match | match, base.mask | mask,
                        base.pipe, desc, row.line, base=base.mnemonic, use=use,

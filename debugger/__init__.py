@@ -1,0 +1,1 @@
+"""npudbg: the debugger for the emulated NPU (Session API, shell, commands)."""
