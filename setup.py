@@ -1,0 +1,8 @@
+"""Build hook for the C parts (cffi, API mode); everything else is in pyproject.toml."""
+
+from setuptools import setup
+
+# Each entry is "path/to/build_script.py:ffibuilder"; the C is compiled at install.
+CFFI_MODULES: list[str] = []
+
+setup(cffi_modules=CFFI_MODULES)
