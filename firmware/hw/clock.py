@@ -1,0 +1,57 @@
+"""Virtual time: the device's one time base, the core clock, and named scheduled events.
+
+Time is counted in ticks of a fixed 1 GHz reference (1 tick = 1 ns). The control core
+and the units run on a clock of a whole number of ticks per cycle, which DVFS and
+thermal throttling change. Scheduled events are named (`timer`, `watchdog`,
+`inject:3`, ...): rescheduling a name replaces its tick, so sources never need to
+cancel stale entries; the device runs the core in slices up to the earliest one.
+Ties are broken by name so that a run is the same on every machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Clock:
+    """Current tick, ticks per core cycle, and the table of scheduled events."""
+
+    now: int = 0
+    tpc: int = 1  # ticks per cycle of the core/unit clock
+    events: dict[str, int] = field(default_factory=dict)
+
+    def schedule(self, name: str, tick: int) -> None:
+        """Ask to be woken at `tick` (replacing any earlier request of the same name)."""
+        self.events[name] = tick
+
+    def cancel(self, name: str) -> None:
+        self.events.pop(name, None)
+
+    def next_event(self) -> tuple[int, str] | None:
+        """The earliest scheduled (tick, name), or None when nothing is scheduled."""
+        if not self.events:
+            return None
+        return min((tick, name) for name, tick in self.events.items())
+
+    def pop_due(self) -> str | None:
+        """Remove and return the name of the earliest event due at or before now."""
+        nxt = self.next_event()
+        if nxt is None or nxt[0] > self.now:
+            return None
+        del self.events[nxt[1]]
+        return nxt[1]
+
+    def cycles_to_ticks(self, cycles: int) -> int:
+        return cycles * self.tpc
+
+    def ticks_to_cycles(self, ticks: int) -> int:
+        """Whole cycles covering `ticks` (rounded up: a partial cycle is still a cycle)."""
+        return -(-ticks // self.tpc)
+
+    def state(self) -> tuple[int, int, dict[str, int]]:
+        return self.now, self.tpc, dict(self.events)
+
+    def load_state(self, state: tuple[int, int, dict[str, int]]) -> None:
+        self.now, self.tpc, events = state
+        self.events = dict(events)

@@ -1,0 +1,183 @@
+"""Race detection between pipes: unordered overlapping accesses of in-flight instructions.
+
+Ordering is tracked at issue time with vector clocks, the way data-race detectors do:
+every entry on a pipe gets an index; each pipe carries a clock saying, for every other
+pipe, up to which index that pipe's work is known to be finished before the pipe's next
+entry runs. A `setflag src,dst,ev` publishes src's clock (up to itself) as a token; the
+matching `waitflag` on dst merges it into dst's clock. An instruction X that overlaps an
+in-flight instruction Y of another pipe (X touches what Y writes, or X writes what Y
+reads) races with it unless X's clock covers Y's index.
+
+A waitflag issued before its setflag leaves its pipe's clock unknown until the setflag
+is issued; instructions issued behind it on that pipe are checked then, against the
+instructions that were in flight when they were issued.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware.hw.pipes import Entry, Flag
+
+Ranges = Sequence[tuple[int, int]]  # (address, byte count)
+
+
+@dataclass(frozen=True)
+class Race:
+    """Two instructions of different pipes touching the same bytes with no flag between them."""
+
+    first: Entry  # issued earlier, still in flight when `second` was issued
+    second: Entry
+    kind: str  # "read-after-write", "write-after-write" or "write-after-read"
+    lo: int  # overlapping range [lo, hi)
+    hi: int
+
+    def __str__(self) -> str:
+        return (f"race ({self.kind}) on 0x{self.lo:08x}..0x{self.hi:08x}: {self.second.describe()} "
+                f"while {self.first.describe()} is in flight, no flag orders them")
+
+
+@dataclass
+class _Op:
+    entry: Entry
+    index: int
+    vc: dict[str, int]
+    reads: Ranges
+    writes: Ranges
+    candidates: list[tuple[_Op, str, int, int]] = field(default_factory=list)
+
+
+def _overlap(a: Ranges, b: Ranges) -> tuple[int, int] | None:
+    for addr_a, n_a in a:
+        for addr_b, n_b in b:
+            lo, hi = max(addr_a, addr_b), min(addr_a + n_a, addr_b + n_b)
+            if lo < hi:
+                return lo, hi
+    return None
+
+
+def _merge(into: dict[str, int], other: dict[str, int]) -> None:
+    for pipe, index in other.items():
+        if into.get(pipe, -1) < index:
+            into[pipe] = index
+
+
+class HazardTracker:
+    """Vector clocks per pipe, flag tokens, and the operations still in flight."""
+
+    def __init__(self, pipes: Sequence[str]) -> None:
+        self.pipes = tuple(pipes)
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = dict.fromkeys(self.pipes, 0)
+        self.vc: dict[str, dict[str, int]] = {p: {} for p in self.pipes}
+        self.tokens: dict[Flag, dict[str, int]] = {}
+        # per pipe: waits issued before their setflag, each with the ops issued behind it
+        self.unresolved: dict[str, deque[tuple[Flag, list[_Op]]]] = {p: deque() for p in self.pipes}
+        self.inflight: dict[int, _Op] = {}
+
+    def _next_index(self, pipe: str) -> int:
+        index = self.count[pipe]
+        self.count[pipe] = index + 1
+        return index
+
+    # ------------------------------------------------------------ issue
+
+    def issue_op(self, entry: Entry, reads: Ranges, writes: Ranges) -> list[Race]:
+        """Record an operation; returns the races known now (others may surface at a later setflag)."""
+        op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), tuple(reads), tuple(writes))
+        for other in self.inflight.values():
+            if other.entry.pipe == entry.pipe:
+                continue
+            hit = _overlap(op.reads, other.writes)
+            kind = "read-after-write"
+            if hit is None:
+                hit, kind = _overlap(op.writes, other.writes), "write-after-write"
+            if hit is None:
+                hit, kind = _overlap(op.writes, other.reads), "write-after-read"
+            if hit is not None:
+                op.candidates.append((other, kind, *hit))
+        self.inflight[entry.seq] = op
+        groups = self.unresolved[entry.pipe]
+        if groups:
+            groups[-1][1].append(op)
+            return []
+        return self._check(op)
+
+    def issue_set(self, entry: Entry) -> list[Race]:
+        assert entry.flag is not None
+        token = dict(self.vc[entry.pipe])
+        token[entry.pipe] = self._next_index(entry.pipe)
+        previous = self.tokens.get(entry.flag)
+        if previous is not None:
+            _merge(token, previous)
+        self.tokens[entry.flag] = token
+        return self._resolve(entry.flag[1])
+
+    def issue_wait(self, entry: Entry) -> None:
+        assert entry.flag is not None
+        self._next_index(entry.pipe)
+        groups = self.unresolved[entry.pipe]
+        if not groups and entry.flag in self.tokens:
+            _merge(self.vc[entry.pipe], self.tokens.pop(entry.flag))
+        else:
+            groups.append((entry.flag, []))
+
+    def complete(self, entry: Entry) -> None:
+        self.inflight.pop(entry.seq, None)
+
+    # ------------------------------------------------------------ checks
+
+    def _resolve(self, pipe: str) -> list[Race]:
+        """Satisfy `pipe`'s oldest pending waits whose tokens now exist; check what they held."""
+        races: list[Race] = []
+        groups = self.unresolved[pipe]
+        while groups and groups[0][0] in self.tokens:
+            flag, ops = groups.popleft()
+            token = self.tokens.pop(flag)
+            _merge(self.vc[pipe], token)
+            for _, later in groups:
+                for op in later:
+                    _merge(op.vc, token)
+            for op in ops:
+                _merge(op.vc, token)
+                races.extend(self._check(op))
+        return races
+
+    @staticmethod
+    def _check(op: _Op) -> list[Race]:
+        races = []
+        for other, kind, lo, hi in op.candidates:
+            if op.vc.get(other.entry.pipe, -1) < other.index:
+                races.append(Race(other.entry, op.entry, kind, lo, hi))
+        op.candidates = []
+        return races
+
+    # ------------------------------------------------------------ snapshot
+
+    def state(self) -> Any:
+        return _copy_state((self.count, self.vc, self.tokens, self.unresolved, self.inflight))
+
+    def load_state(self, state: Any) -> None:
+        # Copied again so that the snapshot stays reusable after this run changes the ops.
+        self.count, self.vc, self.tokens, self.unresolved, self.inflight = _copy_state(state)
+
+
+def _copy_state(state: Any) -> Any:
+    """A copy of the tracker's state sharing nothing mutable (entries are immutable)."""
+    count, vc, tokens, unresolved, inflight = state
+    memo: dict[int, _Op] = {}
+
+    def cp(op: _Op) -> _Op:
+        if id(op) not in memo:
+            memo[id(op)] = new = _Op(op.entry, op.index, dict(op.vc), op.reads, op.writes, [])
+            new.candidates = [(cp(o), k, lo, hi) for o, k, lo, hi in op.candidates]
+        return memo[id(op)]
+
+    return (dict(count), {p: dict(v) for p, v in vc.items()}, {f: dict(t) for f, t in tokens.items()},
+            {p: deque((f, [cp(o) for o in ops]) for f, ops in g) for p, g in unresolved.items()},
+            {s: cp(o) for s, o in inflight.items()})
