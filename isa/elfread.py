@@ -83,7 +83,8 @@ class Program:
 
     def __post_init__(self) -> None:
         self._line_addrs = [row.addr for row in self.lines]
-        labels = [s for s in self.symbols if s.kind in ("func", "object", "notype") and s.section]
+        labels = [s for s in self.symbols if s.kind in ("func", "object", "notype")
+                  and s.section and not s.name.startswith("$")]  # $x/$d: GNU mapping symbols
         rank = {"global": 0, "weak": 1, "local": 2}
         # Preferred name at one address: global before local, sized before unsized, then by name.
         self._labels = sorted(labels, key=lambda s: (s.value, rank[s.binding], s.size == 0, s.name))
