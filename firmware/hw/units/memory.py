@@ -1,0 +1,114 @@
+"""Device memory as the units see it: named regions, zero-copy numpy views, bounds checks.
+
+`DeviceMemory` is built from (name, base, uint8 view) triples: the device passes the
+core's zero-copy views of its buffers, tests pass plain arrays. Every view a unit takes
+goes through `span`/`rows`/`as_array`, which check that the whole range lies inside one
+region (and, when asked, inside a named one) before slicing, so a unit can never read or
+write outside the buffers it was given.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from firmware.hw.units.faults import DeviceFault
+
+Regions = str | tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class MemRegion:
+    """One buffer of device memory at its guest base address."""
+
+    name: str
+    base: int
+    data: np.ndarray  # 1-D uint8, zero-copy over the device's buffer
+
+    @property
+    def size(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+
+def _names(regions: Regions) -> tuple[str, ...]:
+    if regions is None:
+        return ()
+    return (regions,) if isinstance(regions, str) else tuple(regions)
+
+
+class DeviceMemory:
+    """The regions units may touch, looked up by guest address."""
+
+    def __init__(self, regions: Iterable[tuple[str, int, np.ndarray]]) -> None:
+        built = []
+        for name, base, data in regions:
+            if data.dtype != np.uint8 or data.ndim != 1 or not data.flags.c_contiguous:
+                raise ValueError(f"region {name}: expected a contiguous 1-D uint8 array")
+            built.append(MemRegion(name, int(base), data))
+        built.sort(key=lambda r: r.base)
+        for a, b in itertools.pairwise(built):
+            if a.end > b.base:
+                raise ValueError(f"regions {a.name} and {b.name} overlap")
+        self.regions: tuple[MemRegion, ...] = tuple(built)
+        self._bases = [r.base for r in built]
+        self.by_name = {r.name: r for r in built}
+
+    def region_at(self, addr: int) -> MemRegion | None:
+        """The region holding `addr`, or None."""
+        i = bisect.bisect_right(self._bases, addr) - 1
+        if i >= 0 and addr < self.regions[i].end:
+            return self.regions[i]
+        return None
+
+    def region_name(self, addr: int) -> str | None:
+        r = self.region_at(addr)
+        return r.name if r is not None else None
+
+    def locate(self, addr: int, nbytes: int, cause: str = "dma_out_of_range",
+               region: Regions = None, what: str = "range") -> tuple[MemRegion, int]:
+        """Check that [addr, addr + nbytes) lies in one region (one of `region`); return it and the offset."""
+        allowed = _names(region)
+        r = self.region_at(addr)
+        if r is None:
+            raise DeviceFault(cause, addr, f"{what} 0x{addr:08x} is not in device memory")
+        if allowed and r.name not in allowed:
+            raise DeviceFault(cause, addr, f"{what} 0x{addr:08x} is in {r.name}, not {'/'.join(allowed)}")
+        if nbytes <= 0:
+            raise DeviceFault(cause, addr, f"{what} at 0x{addr:08x} is empty ({nbytes} bytes)")
+        if addr + nbytes > r.end:
+            raise DeviceFault(cause, addr, f"{what} 0x{addr:08x}+{nbytes:#x} leaves {r.name} "
+                                           f"(0x{r.base:08x}..0x{r.end:08x})")
+        return r, addr - r.base
+
+    def span(self, addr: int, nbytes: int, cause: str = "dma_out_of_range",
+             region: Regions = None, what: str = "range") -> np.ndarray:
+        """A zero-copy uint8 view of [addr, addr + nbytes)."""
+        r, off = self.locate(addr, nbytes, cause, region, what)
+        return r.data[off:off + nbytes]
+
+    def rows(self, addr: int, rows: int, row_bytes: int, stride: int, cause: str = "dma_out_of_range",
+             region: Regions = None, what: str = "range") -> np.ndarray:
+        """A zero-copy (rows, row_bytes) uint8 view whose rows start `stride` bytes apart."""
+        extent = (rows - 1) * stride + row_bytes if rows > 0 else 0
+        r, off = self.locate(addr, extent, cause, region, what)
+        base = r.data[off:off + extent]
+        return as_strided(base, shape=(rows, row_bytes), strides=(stride, 1), writeable=True)
+
+    def as_array(self, addr: int, dtype: np.typing.DTypeLike, shape: tuple[int, ...],
+                 cause: str = "dma_out_of_range", region: Regions = None,
+                 what: str = "operand") -> np.ndarray:
+        """A zero-copy C-contiguous typed view at `addr` (which must be aligned to the element size)."""
+        dt = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        if addr % dt.itemsize:
+            raise DeviceFault(cause, addr, f"{what} 0x{addr:08x} is not aligned to {dt.itemsize} bytes")
+        return self.span(addr, count * dt.itemsize, cause, region, what).view(dt).reshape(shape)

@@ -1,0 +1,31 @@
+"""`Plan`: one validated unit instruction, split from its execution.
+
+A unit's `plan(...)` checks everything at issue (raising DeviceFault there), records the
+byte ranges the instruction will read and write (for hazard checking) and its cost in
+unit cycles; `execute()` does the numpy work when the pipe model retires it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Ranges = list[tuple[int, int]]  # (guest address, byte count)
+
+
+@dataclass
+class Plan:
+    """What an issued instruction touches and costs, and the callable that performs it."""
+
+    reads: Ranges
+    writes: Ranges
+    cycles: int
+    execute: Callable[[], None] = field(repr=False)
+    what: str = ""  # one line for timelines and race reports, e.g. "dma hbm->l0a 65536 B"
+
+
+def row_ranges(addr: int, rows: int, row_bytes: int, stride: int) -> Ranges:
+    """The exact byte ranges of a strided block: one range when rows are packed, else one per row."""
+    if rows <= 1 or stride == row_bytes:
+        return [(addr, rows * row_bytes)] if rows > 0 else []
+    return [(addr + i * stride, row_bytes) for i in range(rows)]
