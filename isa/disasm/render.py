@@ -113,6 +113,11 @@ def _operands(row: Instruction, word: int, addr: int, symbolize: Symbolizer | No
     return text, source, target
 
 
+def _empty_fence_set(row: Instruction, word: int) -> bool:
+    iset = instruction_set()
+    return any(iset.fields[n].kind == "fence" and not iset.fields[n].extract(word) for n in row.operands)
+
+
 def invalid(word: int) -> Rendered:
     text = f".word 0x{word:08x}"
     return Rendered(".word", text, text)
@@ -127,6 +132,10 @@ def render(word: int, addr: int, symbolize: Symbolizer | None = None) -> Rendere
     text, source, target = _operands(row, word, addr, symbolize)
     head = f"{row.mnemonic} {text}" if text else row.mnemonic
     src = f"{row.mnemonic} {source}" if source else row.mnemonic
+    if _empty_fence_set(row, word):
+        # The core runs `fence` with an empty set (a no-op), but assembly syntax has no
+        # spelling for it (GNU as refuses `fence ow,0` too), so the source is the word.
+        src = invalid(word).source
     if not row.is_xnpu:
         reading = capstone_reading(word)
         base = row.base or row.mnemonic
