@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 from isa.asm.assembler import MAX_INCLUDE_DEPTH, Assembler, Collect
 from isa.asm.diagnostics import LineError
+from isa.asm.expr import Value
 from isa.asm.lexer import parse_string, split_operands
 from isa.asm.macros import parse_header
-from isa.asm.program import Blob, Data, Stmt
+from isa.asm.program import Blob, Data, Expr, Stmt
 
 Handler = Callable[[Assembler, Stmt, str, int], None]
 DIRECTIVES: dict[str, Handler] = {}
@@ -189,7 +190,10 @@ def _data(width: int) -> Handler:
         args = _args(operands, offset)
         if not args:
             raise LineError("expected at least one value", offset)
-        exprs = [asm.expr(stmt, text, at) for at, text in args]
+        exprs = []
+        for i, (at, text) in enumerate(args):
+            e = asm.expr(stmt, text, at)  # `.` is the address of this value, as in GNU as
+            exprs.append(Expr(e.node, e.loc, Value(e.dot.section, e.dot.offset + i * width)))
         asm.emit(Data(width, exprs, stmt.loc(), asm.section.size))
     return handler
 

@@ -80,8 +80,7 @@ def _call(tail: bool) -> Callable[[Assembler, Stmt, Args, int], bool]:
     def handler(asm: Assembler, stmt: Stmt, args: Args, start: int) -> bool:
         name = "tail" if tail else "call"
         if len(args) == 2 and not tail:
-            rd, (at, text) = register(args[0][1], args[0][0]), args[1]
-            link = tmp = rd
+            (at, text), link, tmp = args[1], register(args[0][1], args[0][0]), T1
         elif len(args) == 1:
             at, text = args[0]
             link, tmp = (0, T1) if tail else (RA, RA)
