@@ -334,8 +334,8 @@ class Abi:
 
 # -- loading and validation ------------------------------------------------------------------------------
 
-class _Problems:
-    """Collects every problem so that one load reports all of them, one line each."""
+class TomlProblems:
+    """Collects every problem of a TOML table so that one load reports all of them, one line each."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
@@ -350,7 +350,7 @@ class _Problems:
 
 
 def _get(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
-         problems: _Problems, default: Any = None) -> Any:
+         problems: TomlProblems, default: Any = None) -> Any:
     if key not in table:
         if default is None:
             problems.add(f"{where}: missing '{key}'")
@@ -362,7 +362,7 @@ def _get(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wher
     return value
 
 
-def _duplicates(items: Iterable[tuple[str, Any]], what: str, problems: _Problems) -> None:
+def _duplicates(items: Iterable[tuple[str, Any]], what: str, problems: TomlProblems) -> None:
     seen: set[Any] = set()
     for label, key in items:
         if key in seen:
@@ -370,7 +370,7 @@ def _duplicates(items: Iterable[tuple[str, Any]], what: str, problems: _Problems
         seen.add(key)
 
 
-def _fields(rows: Any, where: str, problems: _Problems) -> tuple[Field, ...]:
+def _fields(rows: Any, where: str, problems: TomlProblems) -> tuple[Field, ...]:
     if not isinstance(rows, list):
         problems.add(f"{where}: fields must be a list")
         return ()
@@ -397,7 +397,7 @@ def _fields(rows: Any, where: str, problems: _Problems) -> tuple[Field, ...]:
     return tuple(fields)
 
 
-def _check_layout(fields: Iterable[Field], start: int, end: int, where: str, problems: _Problems) -> None:
+def _check_layout(fields: Iterable[Field], start: int, end: int, where: str, problems: TomlProblems) -> None:
     """Fields lie within [start, end) and no two overlap."""
     ordered = sorted(fields, key=lambda f: f.offset)
     for f in ordered:
@@ -410,7 +410,7 @@ def _check_layout(fields: Iterable[Field], start: int, end: int, where: str, pro
                          f"'{a.name}' (bytes {a.offset}..{a.end - 1})")
 
 
-def _numbered(rows: Any, what: str, key: str, problems: _Problems) -> list[tuple[str, int, str]]:
+def _numbered(rows: Any, what: str, key: str, problems: TomlProblems) -> list[tuple[str, int, str]]:
     """Rows of (name, number, desc) with unique names and numbers: statuses, features, enum values."""
     out = []
     for row in rows if isinstance(rows, list) else []:
@@ -422,7 +422,7 @@ def _numbered(rows: Any, what: str, key: str, problems: _Problems) -> list[tuple
     return out
 
 
-def _names_tables(doc: Mapping[str, Any], problems: _Problems) -> dict[str, Names]:
+def _names_tables(doc: Mapping[str, Any], problems: TomlProblems) -> dict[str, Names]:
     tables: dict[str, Names] = {}
     for kind, section, key in (("enum", "enums", "value"), ("flags", "flags", "bit")):
         for name, rows in doc.get(section, {}).items():
@@ -434,7 +434,7 @@ def _names_tables(doc: Mapping[str, Any], problems: _Problems) -> dict[str, Name
 
 
 def _check_field_names(fields: Iterable[Field], where: str, tables: dict[str, Names],
-                       problems: _Problems) -> None:
+                       problems: TomlProblems) -> None:
     for f in fields:
         for kind, ref in (("enum", f.enum), ("flags", f.flags)):
             if ref is None:
@@ -451,7 +451,7 @@ def _check_field_names(fields: Iterable[Field], where: str, tables: dict[str, Na
                                  f"does not fit {f.type}")
 
 
-def _features(doc: Mapping[str, Any], problems: _Problems) -> tuple[Feature, ...]:
+def _features(doc: Mapping[str, Any], problems: TomlProblems) -> tuple[Feature, ...]:
     features = tuple(Feature(*r) for r in _numbered(doc.get("feature", []), "feature", "bit", problems))
     for f in features:
         if not 0 <= f.bit < FEATURE_BITS:
@@ -460,7 +460,7 @@ def _features(doc: Mapping[str, Any], problems: _Problems) -> tuple[Feature, ...
 
 
 def _opcodes(doc: Mapping[str, Any], features: tuple[Feature, ...],
-             problems: _Problems) -> tuple[Opcode, ...]:
+             problems: TomlProblems) -> tuple[Opcode, ...]:
     opcodes = []
     for r in doc.get("opcode", []):
         name = _get(r, "name", str, "opcode", problems, "")
@@ -477,7 +477,7 @@ def _opcodes(doc: Mapping[str, Any], features: tuple[Feature, ...],
     return tuple(opcodes)
 
 
-def _generations(doc: Mapping[str, Any], problems: _Problems) -> tuple[Generation, ...]:
+def _generations(doc: Mapping[str, Any], problems: TomlProblems) -> tuple[Generation, ...]:
     generations = []
     for r in doc.get("generation", []):
         where = f"generation {r.get('number')}"
@@ -502,7 +502,7 @@ def _generations(doc: Mapping[str, Any], problems: _Problems) -> tuple[Generatio
 
 def load(text: str, filename: str = TABLE_FILE) -> Abi:
     """Parse and validate the table; raises SpecError listing every problem."""
-    problems = _Problems(filename)
+    problems = TomlProblems(filename)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
