@@ -25,6 +25,6 @@ def assemble(source: str | None = None, *, path: str | None = None, include_dirs
 def assemble_elf(source: str | None = None, *, path: str | None = None, include_dirs: Sequence[str] = (),
                  defines: Mapping[str, int] | None = None, filename: str = "<input>") -> bytes:
     """`assemble()` then the ELF writer: an executable ELF32 RISC-V image as bytes."""
-    from isa.elfwrite import write_elf
     image = assemble(source, path=path, include_dirs=include_dirs, defines=defines, filename=filename)
+    from isa.elfwrite import write_elf
     return write_elf(image)

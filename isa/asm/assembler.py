@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from isa.asm.diagnostics import Diagnostics, LineError, Loc
 from isa.asm.expr import Context, Node, NotConstant, Value, evaluate, parse
 from isa.asm.layout import rule_for
+from isa.asm.lexer import unclosed_quote
 from isa.asm.macros import Macro
 from isa.asm.program import Expr, Item, SectionState, SourceLine, Stmt, SymbolDef
 from isa.asm.source import source_lines
@@ -218,6 +219,9 @@ class Assembler:
                             "is a .rept or macro expanding without end?")
             raise Abort
         try:
+            quote = unclosed_quote(stmt.text)
+            if quote is not None:
+                raise LineError("unterminated string", quote)
             self.statement(stmt)
         except LineError as exc:
             self.diag.error(stmt.loc(exc.col or 0), exc.message)
@@ -270,7 +274,11 @@ class Assembler:
     def conditional(self, stmt: Stmt, name: str, operands: str, offset: int) -> None:
         if name.startswith(".if"):
             outer = self.active()
-            truth = outer and self._condition(stmt, name, operands, offset)
+            try:
+                truth = outer and self._condition(stmt, name, operands, offset)
+            except LineError:
+                self.conds.append(Cond(False, True, outer, stmt.loc()))  # keep the nesting
+                raise
             self.conds.append(Cond(truth, truth, outer, stmt.loc()))
             return
         if not self.conds:

@@ -69,5 +69,9 @@ class Diagnostics:
             self.items.append(Diagnostic(loc, message))
 
     def raise_if_any(self) -> None:
+        """Raise every problem, in source order within each file (files in order of first report)."""
         if self.items:
-            raise AsmError(self.items)
+            files: dict[str, int] = {}
+            for d in self.items:
+                files.setdefault(d.loc.file, len(files))
+            raise AsmError(sorted(self.items, key=lambda d: (files[d.loc.file], d.loc.line, d.loc.col)))

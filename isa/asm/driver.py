@@ -37,7 +37,6 @@ def run(source: str | None, *, path: str | None, include_dirs: Sequence[str], de
         pass
     except RecursionError:
         asm.diag.error(Loc(name, 0, 0), "input nested too deeply")
-    asm.diag.raise_if_any()
-    image = link(asm)
+    image = link(asm)  # pass 2 runs even after errors, so that one run reports everything
     asm.diag.raise_if_any()
     return image

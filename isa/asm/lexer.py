@@ -90,6 +90,25 @@ def _scan_split(text: str, sep: str) -> list[tuple[int, str]]:
     return pieces
 
 
+def unclosed_quote(text: str) -> int | None:
+    """Offset of a `"` that opens a string never closed on this line, if any."""
+    i, start = 0, None
+    while i < len(text):
+        c = text[i]
+        if start is not None:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                start = None
+        elif c == '"':
+            start = i
+        elif c == "'":
+            i = _skip_char_literal(text, i)
+            continue
+        i += 1
+    return start
+
+
 def split_statements(line: str) -> list[tuple[int, str]]:
     """The `;`-separated statements of a comment-free line, each with its offset."""
     return [(off, s) for off, s in _scan_split(line, ";") if s.strip()]
