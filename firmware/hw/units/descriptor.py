@@ -1,0 +1,184 @@
+"""The DMA descriptor: its one declared layout, decoding with validation, and encoding.
+
+`FIELDS` is the only place the 32-byte little-endian layout is written (the firmware's
+`.equ` constants and the docs are generated from it). `XFORMS` names the layout
+transform codes and `FLAGS` the flag bits. `decode` checks every field on its own
+(memory ranges and routes are the DMA unit's job) and raises DeviceFault
+dma_bad_descriptor / dma_bad_layout naming the field.
+
+Meaning of the fields per transform (sizes in bytes; a stride of 0 means "packed"):
+- none: `rows` rows of `row_bytes`, source rows `src_stride` apart, destination rows
+  `dst_stride` apart.
+- nchw_to_nhwc / nhwc_to_nchw: `rows` images (N) of `row_bytes` each (C*H*W elements of
+  `esize` bytes), `chan` = C; images `src_stride` / `dst_stride` apart.
+- nd_to_fractal: a `rows` x (`row_bytes`/`esize`) matrix, rows `src_stride` apart, to
+  16x16 blocks stored block-row-major, each block row-major, zero-padded to whole
+  blocks, packed at `dst` (dst_stride must be 0).
+- fractal_to_nd: the inverse; `rows` x (`row_bytes`/`esize`) is the ND matrix written
+  at `dst` with rows `dst_stride` apart (src_stride must be 0); padding is dropped.
+- im2col: the source is one C x H x W feature map (`chan` = C, `rows` = H, `row_bytes` =
+  W*esize, input rows `src_stride` apart, a channel H rows later); the destination is
+  the patch matrix A, (Ho*Wo) x (C*kh*kw), rows `dst_stride` apart, column order
+  (c, i, j) so that a weight tensor O x C x kh x kw reshaped to O x (C*kh*kw) and
+  transposed is the cube's B. `stride` and `pad` (zeros) apply to both dimensions.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import asdict, dataclass
+
+from firmware.hw.units.faults import DeviceFault
+
+SIZE = 32
+
+# name, byte offset, size in bytes, description
+FIELDS: tuple[tuple[str, int, int, str], ...] = (
+    ("src", 0, 4, "source address"),
+    ("dst", 4, 4, "destination address"),
+    ("row_bytes", 8, 4, "bytes per row (the whole length of a flat copy)"),
+    ("rows", 12, 2, "number of rows (1 for a flat copy); images for NCHW/NHWC; H for im2col"),
+    ("xform", 14, 1, "layout transform code (XFORMS)"),
+    ("esize", 15, 1, "element size in bytes for transforms: 1, 2 or 4 (0 or any of these for none)"),
+    ("src_stride", 16, 4, "bytes between source rows (0 = packed)"),
+    ("dst_stride", 20, 4, "bytes between destination rows (0 = packed)"),
+    ("chan", 24, 2, "channels C (NCHW/NHWC, im2col; else 0)"),
+    ("kh", 26, 1, "im2col kernel height (else 0)"),
+    ("kw", 27, 1, "im2col kernel width (else 0)"),
+    ("stride", 28, 1, "im2col stride, both dimensions (else 0)"),
+    ("pad", 29, 1, "im2col zero padding, both dimensions (else 0)"),
+    ("flags", 30, 2, "flag bits (FLAGS); undefined bits must be 0"),
+)
+
+# code, name, description
+XFORMS: tuple[tuple[int, str, str], ...] = (
+    (0, "none", "plain (strided) copy"),
+    (1, "nchw_to_nhwc", "N x C x H x W -> N x H x W x C"),
+    (2, "nhwc_to_nchw", "N x H x W x C -> N x C x H x W"),
+    (3, "nd_to_fractal", "row-major matrix -> 16x16 fractal blocks"),
+    (4, "fractal_to_nd", "16x16 fractal blocks -> row-major matrix"),
+    (5, "im2col", "C x H x W feature map -> (Ho*Wo) x (C*kh*kw) patch matrix"),
+)
+XFORM_CODE = {name: code for code, name, _ in XFORMS}
+XFORM_NAME = {code: name for code, name, _ in XFORMS}
+
+# bit, name, description
+FLAGS: tuple[tuple[int, str, str], ...] = (
+    (0, "valid", "must be 1: catches a descriptor that was never written"),
+)
+FLAG_VALID = 1 << 0
+_DEFINED_FLAGS = sum(1 << bit for bit, _, _ in FLAGS)
+
+_FORMAT = "<" + "".join({1: "B", 2: "H", 4: "I"}[size] for _, _, size, _ in FIELDS)
+_PARAMS = ("chan", "kh", "kw", "stride", "pad")
+_USES = {  # which optional parameters each transform reads
+    "none": (),
+    "nchw_to_nhwc": ("chan",),
+    "nhwc_to_nchw": ("chan",),
+    "nd_to_fractal": (),
+    "fractal_to_nd": (),
+    "im2col": _PARAMS,
+}
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """One decoded, field-validated DMA descriptor."""
+
+    src: int
+    dst: int
+    row_bytes: int
+    rows: int
+    xform: int
+    esize: int
+    src_stride: int
+    dst_stride: int
+    chan: int = 0
+    kh: int = 0
+    kw: int = 0
+    stride: int = 0
+    pad: int = 0
+    flags: int = FLAG_VALID
+
+    @property
+    def xform_name(self) -> str:
+        return XFORM_NAME[self.xform]
+
+    @property
+    def src_pitch(self) -> int:
+        return self.src_stride or self.row_bytes
+
+    @property
+    def dst_pitch(self) -> int:
+        return self.dst_stride or self.row_bytes
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        """im2col output height and width."""
+        h, w = self.rows, self.row_bytes // max(self.esize, 1)
+        s, p = self.stride, self.pad
+        return (h + 2 * p - self.kh) // s + 1, (w + 2 * p - self.kw) // s + 1
+
+
+def _check(ok: bool, cause: str, addr: int | None, field: str, value: int, why: str) -> None:
+    if not ok:
+        raise DeviceFault(cause, addr, f"descriptor field {field} = {value:#x}: {why}")
+
+
+def decode(data: bytes | bytearray | memoryview, addr: int | None = None) -> Descriptor:
+    """Unpack and validate 32 descriptor bytes; `addr` (where they were read) goes into faults."""
+    raw = bytes(data)
+    if len(raw) != SIZE:
+        raise DeviceFault("dma_bad_descriptor", addr, f"descriptor is {len(raw)} bytes, not {SIZE}")
+    d = Descriptor(**dict(zip([f[0] for f in FIELDS], struct.unpack(_FORMAT, raw), strict=True)))
+    bad, layout = "dma_bad_descriptor", "dma_bad_layout"
+    _check(bool(d.flags & FLAG_VALID), bad, addr, "flags", d.flags, "the valid bit is clear")
+    _check(not d.flags & ~_DEFINED_FLAGS, bad, addr, "flags", d.flags, "undefined flag bits are set")
+    _check(d.xform in XFORM_NAME, layout, addr, "xform", d.xform, "unknown layout transform")
+    name = d.xform_name
+    esizes = (0, 1, 2, 4) if name == "none" else (1, 2, 4)
+    _check(d.esize in esizes, layout, addr, "esize", d.esize, f"element size must be one of {esizes}")
+    _check(d.rows >= 1, bad, addr, "rows", d.rows, "must be at least 1")
+    _check(d.row_bytes >= 1, bad, addr, "row_bytes", d.row_bytes, "must be at least 1")
+    for field in ("src_stride", "dst_stride"):
+        value = getattr(d, field)
+        _check(value == 0 or value >= d.row_bytes, bad, addr, field, value,
+               f"rows would overlap (less than row_bytes {d.row_bytes:#x})")
+    for field in _PARAMS:
+        if field not in _USES[name]:
+            _check(getattr(d, field) == 0, bad, addr, field, getattr(d, field), f"must be 0 for {name}")
+    if name == "none":
+        return d
+    _check(d.row_bytes % d.esize == 0, layout, addr, "row_bytes", d.row_bytes,
+           f"not a whole number of {d.esize}-byte elements")
+    if name in ("nchw_to_nhwc", "nhwc_to_nchw"):
+        _check(d.chan >= 1 and (d.row_bytes // d.esize) % d.chan == 0, layout, addr, "chan", d.chan,
+               f"must divide the {d.row_bytes // d.esize} elements of an image")
+    elif name == "nd_to_fractal":
+        _check(d.dst_stride == 0, layout, addr, "dst_stride", d.dst_stride, "fractal blocks are packed")
+    elif name == "fractal_to_nd":
+        _check(d.src_stride == 0, layout, addr, "src_stride", d.src_stride, "fractal blocks are packed")
+    elif name == "im2col":
+        for field in ("chan", "kh", "kw", "stride"):
+            _check(getattr(d, field) >= 1, layout, addr, field, getattr(d, field), "must be at least 1")
+        ho, wo = d.out_hw
+        _check(ho >= 1, layout, addr, "kh", d.kh, f"kernel taller than the padded input ({d.rows} rows)")
+        _check(wo >= 1, layout, addr, "kw", d.kw, "kernel wider than the padded input")
+    return d
+
+
+def encode(src: int, dst: int, row_bytes: int, rows: int = 1, xform: int | str = "none", esize: int = 0,
+           src_stride: int = 0, dst_stride: int = 0, chan: int = 0, kh: int = 0, kw: int = 0,
+           stride: int = 0, pad: int = 0, flags: int = FLAG_VALID) -> bytes:
+    """Pack a descriptor (no validation: tests encode bad ones on purpose)."""
+    code = XFORM_CODE[xform] if isinstance(xform, str) else xform
+    values = asdict(Descriptor(src, dst, row_bytes, rows, code, esize, src_stride, dst_stride,
+                               chan, kh, kw, stride, pad, flags))
+    return struct.pack(_FORMAT, *(values[name] for name, _, _, _ in FIELDS))
+
+
+def fetch(memory, addr: int) -> bytes:
+    """The 32 descriptor bytes at `addr`, which must lie in DTCM (dma_bad_descriptor otherwise)."""
+    if addr % 4:
+        raise DeviceFault("dma_bad_descriptor", addr, "descriptor address is not word aligned")
+    return bytes(memory.span(addr, SIZE, "dma_bad_descriptor", region="dtcm", what="descriptor"))
