@@ -29,3 +29,16 @@ def row_ranges(addr: int, rows: int, row_bytes: int, stride: int) -> Ranges:
     if rows <= 1 or stride == row_bytes:
         return [(addr, rows * row_bytes)] if rows > 0 else []
     return [(addr + i * stride, row_bytes) for i in range(rows)]
+
+
+def reset_cfg() -> dict[str, int]:
+    """The npu.cfg registers at their reset values, by name (from the instruction table's [cfg])."""
+    from isa.spec import instruction_set
+
+    return {reg.name: reg.reset for reg in instruction_set().cfg.values()}
+
+
+def signed32(value: int) -> int:
+    """A 32-bit register value read as two's complement."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
