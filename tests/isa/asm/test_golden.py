@@ -17,7 +17,8 @@ from isa.spec import Instruction, instruction_set
 from tests.isa.asm.gnu import gnu_text, needs_binutils
 
 SAMPLE = {"rd": "a0", "rs1": "a1", "rs2": "a2", "imm_i": "-5", "imm_s": "12", "imm_b": "L",
-          "imm_u": "0x12345", "imm_j": "L", "shamt": "7", "csr": "mscratch", "zimm": "9", "pred": "rw", "succ": "w",
+          "imm_u": "0x12345", "imm_j": "L", "shamt": "7", "csr": "mscratch", "zimm": "9", "pred": "rw",
+          "succ": "w",
           "psrc": "mte2", "pdst": "m", "event": "3", "pipe": "v", "cfgidx": "mm_k"}
 PRELUDE = "L: nop\nnop\n"  # the sample sits at 8, so L is 8 bytes back
 
