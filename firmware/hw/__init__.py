@@ -1,0 +1,1 @@
+"""The emulated NPU hardware: register map (npu.rdl → regmap.json), register file, memory, units."""
