@@ -33,11 +33,11 @@ class DeviceConfig:
     timeline_capacity: int = 1 << 20  # records kept by the pipe timeline (oldest dropped)
     strict_races: bool = False  # a race is a device error instead of a warning
     # Thermal: first-order model dT/dt = (ambient + gain * activity - T) / tau.
-    ambient_c: float = 40.0
-    thermal_gain_c: float = 50.0  # steady-state rise at activity 1.0 (the cube busy all the time)
+    ambient_c: float = 25.0  # also the die temperature at reset
+    thermal_gain_c: float = 60.0  # steady-state rise at activity 1.0 (the cube busy all the time)
     thermal_tau_ticks: float = 200_000.0
-    throttle_on_c: float = 65.0
-    throttle_off_c: float = 60.0  # hysteresis: the clock comes back below this
+    throttle_on_c: float = 65.0  # default threshold; on a device, thermal.throttle_temp decides
+    throttle_hysteresis_c: float = 5.0  # the clock comes back this far below the threshold
     # Activity weight of each pipe being busy (and the core running) for the thermal model.
     activity_weights: tuple[tuple[str, float], ...] = (
         ("s", 0.1), ("mte1", 0.2), ("mte2", 0.3), ("m", 1.0), ("v", 0.4), ("mte3", 0.3))

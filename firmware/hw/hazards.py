@@ -50,7 +50,15 @@ class _Op:
     candidates: list[tuple[_Op, str, int, int]] = field(default_factory=list)
 
 
+def _hull(r: Ranges) -> tuple[int, int]:
+    return (min(a for a, _ in r), max(a + n for a, n in r)) if r else (0, 0)
+
+
 def _overlap(a: Ranges, b: Ranges) -> tuple[int, int] | None:
+    """The first overlapping byte range of two range lists (strided DMAs have one range per row)."""
+    (lo_a, hi_a), (lo_b, hi_b) = _hull(a), _hull(b)
+    if max(lo_a, lo_b) >= min(hi_a, hi_b):
+        return None
     for addr_a, n_a in a:
         for addr_b, n_b in b:
             lo, hi = max(addr_a, addr_b), min(addr_a + n_a, addr_b + n_b)

@@ -3,16 +3,20 @@
 Between two updates the activity (weighted busy fraction of the pipes and the core) is
 taken as constant, so the temperature follows the exact solution of
 dT/dt = (ambient + gain * activity - T) / tau over the interval: an idle stretch of any
-length costs one update. Above `throttle_on_c` the clock is capped at `throttle_mhz`
-until the die cools below `throttle_off_c`.
+length costs one update. Above the threshold (thermal.throttle_temp, 65 °C at reset) the
+clock is capped at `throttle_mhz` until the die cools `throttle_hysteresis_c` below it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from firmware.hw.config import DeviceConfig
+
+if TYPE_CHECKING:
+    from firmware.hw.device import Device
 
 
 class Thermal:
@@ -26,6 +30,7 @@ class Thermal:
     def reset(self) -> None:
         self.temp_c = self.config.ambient_c
         self.throttled = False
+        self.throttle_on_c = self.config.throttle_on_c  # the device sets it from thermal.throttle_temp
 
     def activity(self, dt: int, busy_ticks: Mapping[str, int]) -> float:
         """Weighted busy fraction over `dt` ticks (each pipe counts at most fully busy)."""
@@ -41,9 +46,9 @@ class Thermal:
         target = c.ambient_c + c.thermal_gain_c * self.activity(dt, busy_ticks)
         self.temp_c = target + (self.temp_c - target) * math.exp(-dt / c.thermal_tau_ticks)
         was = self.throttled
-        if not was and self.temp_c > c.throttle_on_c:
+        if not was and self.temp_c > self.throttle_on_c:
             self.throttled = True
-        elif was and self.temp_c < c.throttle_off_c:
+        elif was and self.temp_c < self.throttle_on_c - c.throttle_hysteresis_c:
             self.throttled = False
         return was != self.throttled
 
@@ -58,3 +63,18 @@ class Thermal:
 
     def load_state(self, state: tuple[float, bool]) -> None:
         self.temp_c, self.throttled = state
+
+
+def attach_thermal(dev: Device) -> None:
+    """The thermal block: the DVFS request and the throttle threshold take effect when written."""
+    dev.on_reg_write("thermal.dvfs_req", lambda v, s, o: publish(dev))
+    dev.on_reg_write("thermal.throttle_temp", lambda v, s, o: publish(dev))
+
+
+def publish(dev: Device) -> None:
+    """Bring the thermal registers and the clock in line with the model (after each update)."""
+    t = dev.thermal
+    t.throttle_on_c = dev.regs.peek("thermal.throttle_temp") / 10
+    dev.reg_set("thermal.temp", max(0, round(t.temp_c * 10)), changed_only=True)
+    dev.reg_set("thermal.throttle", int(t.throttled), changed_only=True)
+    dev.set_clock_mhz(t.clock_mhz(dev.regs.peek("thermal.dvfs_req")))

@@ -8,6 +8,10 @@ spec describes, and the device schedules a clock event at mtimecmp.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from firmware.hw.device import Device
 
 MASK64 = (1 << 64) - 1
 
@@ -28,3 +32,36 @@ class MachineTimer:
     def next_tick(self, now: int) -> int | None:
         """When the interrupt will rise, or None when it is pending already or never rises."""
         return self.cmp if now < self.cmp < MASK64 else None
+
+
+def attach_timer(dev: Device) -> None:
+    """The timer block: mtime reads the tick count; mtimecmp writes re-arm the interrupt.
+
+    mtime is read-only in effect: a write is overwritten by the tick count on the next read.
+    """
+
+    def read_mtime(side: str, origin: Any) -> None:
+        now = dev.sync()
+        dev.regs.poke("timer.mtime_lo", now & 0xFFFFFFFF)
+        dev.regs.poke("timer.mtime_hi", (now >> 32) & 0xFFFFFFFF)
+
+    def write_cmp(value: int, side: str, origin: Any, hi: bool) -> None:
+        (dev.timer.set_cmp_hi if hi else dev.timer.set_cmp_lo)(value)
+        rearm(dev)
+
+    dev.on_reg_read("timer.mtime_lo", read_mtime)
+    dev.on_reg_read("timer.mtime_hi", read_mtime)
+    dev.on_reg_write("timer.mtimecmp_lo", lambda v, s, o: write_cmp(v, s, o, False))
+    dev.on_reg_write("timer.mtimecmp_hi", lambda v, s, o: write_cmp(v, s, o, True))
+
+
+def rearm(dev: Device) -> None:
+    """Set the core's timer line from mtime >= mtimecmp and schedule the next rise."""
+    now = dev.sync()
+    dev.core.set_interrupt("timer", dev.timer.pending(now))
+    nxt = dev.timer.next_tick(now)
+    if nxt is None:
+        dev.clock.cancel("timer")
+    else:
+        dev.clock.schedule("timer", nxt)
+    dev.after_callback()

@@ -8,6 +8,10 @@ as a clock event and halts the core when it fires.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from firmware.hw.device import Device
 
 
 @dataclass
@@ -58,3 +62,36 @@ class Watchdog:
 
     def load_state(self, state: tuple[bool, int, int, int | None, bool]) -> None:
         self.enabled, self.timeout, self.remaining, self.deadline, self.expired = state
+
+
+def attach_watchdog(dev: Device) -> None:
+    """The wdog block: enable/timeout configure, pet restarts, expired W1C clears, remaining reads live."""
+
+    def sleeping() -> bool:
+        return dev.asleep or dev.halted is not None
+
+    def configure(value: int, side: str, origin: Any) -> None:
+        now = dev.sync()
+        dev.watchdog.configure(bool(dev.regs.peek("wdog.enable") & 1), dev.regs.peek("wdog.timeout"),
+                               now, sleeping())
+        dev.schedule_watchdog()
+
+    def pet(value: int, side: str, origin: Any) -> None:
+        if value & 1 and not dev.hung:
+            dev.watchdog.pet(dev.sync(), sleeping())
+            dev.schedule_watchdog()
+
+    def expired(value: int, side: str, origin: Any) -> None:
+        if not dev.regs.peek("wdog.expired") & 1:
+            dev.watchdog.clear()
+
+    def remaining(side: str, origin: Any) -> None:
+        w, now = dev.watchdog, dev.sync()
+        left = w.remaining if w.deadline is None else max(0, w.deadline - now)
+        dev.regs.poke("wdog.remaining", left & 0xFFFFFFFF)
+
+    dev.on_reg_write("wdog.enable", configure)
+    dev.on_reg_write("wdog.timeout", configure)
+    dev.on_reg_write("wdog.pet", pet)
+    dev.on_reg_write("wdog.expired", expired)
+    dev.on_reg_read("wdog.remaining", remaining)

@@ -1,0 +1,575 @@
+"""The NPU device: owns the core, memory, registers, pipes and units, and runs them in virtual time.
+
+One time base, ticks of a 1 GHz reference. The core runs in slices up to the next
+scheduled event (a pipe completion, the timer, the watchdog, an injection, the host's
+deadline); a slice ends early when a callback changes what comes next (an Xnpu issue
+that completes sooner, a barrier, a host interrupt). While the core sleeps in `wfi`,
+waits at a barrier or is halted, time jumps straight to the next event, so idling costs
+nothing however long. Behaviour is delegated: `pipes` (queues and flags), `hazards`
+(races), `xnpu` (instruction semantics), `interrupts` (host and core lines, device
+errors), `blocks` (register effects), `bars` (host access), `thermal`, `watchdog`,
+`timer`, `inject`. Same inputs give the same run, tick for tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from firmware.hw.bars import Bars, MmioPort
+from firmware.hw.cfgregs import CfgRegisters
+from firmware.hw.clock import Clock
+from firmware.hw.config import DeviceConfig, device_config, mhz_of, ticks_per_cycle
+from firmware.hw.hazards import HazardTracker, Race
+from firmware.hw.inject import Injection, Injector
+from firmware.hw.interrupts import DeviceError, Interrupts
+from firmware.hw.pipes import Entry, Flag, Pipes, PlanLike, flag_name
+from firmware.hw.regfile import RegisterFile
+from firmware.hw.regmap import regmap
+from firmware.hw.thermal import Thermal, attach_thermal, publish
+from firmware.hw.timeline import Span, Timeline
+from firmware.hw.timer import MachineTimer, attach_timer
+from firmware.hw.units.faults import DeviceFault
+from firmware.hw.units.memory import DeviceMemory
+from firmware.hw.watchdog import Watchdog, attach_watchdog
+from firmware.hw.xnpu import ILLEGAL_INSTRUCTION, XnpuHandler
+from isa.core import Core, Stop, StopReason
+from isa.spec import instruction_set
+
+FOREVER = 1 << 62
+_INTERNAL = {StopReason.BUDGET}
+
+
+@dataclass(frozen=True)
+class DeviceStop:
+    """Why `advance`/`run_until`/`step` returned."""
+
+    reason: str  # "time", "predicate", "halted", "core" (a debugger stop of the core), "step"
+    tick: int
+    core: Stop | None = None
+
+    def __str__(self) -> str:
+        extra = f" ({self.core})" if self.core is not None else ""
+        return f"{self.reason} at tick {self.tick}{extra}"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The core is blocked: at a barrier, or issuing into a full pipe queue."""
+
+    kind: str  # "barrier" or "issue"
+    pc: int
+    since: int
+    pipe: str | None = None  # barrier: the pipe, None for all
+    entry: Entry | None = None  # issue: the entry waiting for room
+
+
+Hook = Callable[..., None]
+
+
+class Device:
+    """The whole NPU. See the module docstring; the host-facing methods are listed in `bars`."""
+
+    def __init__(self, config: str | DeviceConfig = "default", **overrides: Any) -> None:
+        self.config = config if isinstance(config, DeviceConfig) else device_config(config, **overrides)
+        cfg = self.config
+        self.clock = Clock(tpc=ticks_per_cycle(cfg.core_mhz))
+        self.core = Core(regions=list(cfg.regions))
+        self.memory = DeviceMemory((r.name, r.base, self.core.view(r.name)) for r in cfg.regions
+                                   if r.kind != "mmio")
+        self.regs = RegisterFile(regmap())
+        self.regs.clock = lambda: self.now
+        self.cfgregs = CfgRegisters()
+        iset = instruction_set()
+        names = [p.name for _, p in sorted(iset.pipes.items()) if p.name not in ("s", "all")]
+        self.pipes = Pipes(names, self.clock, cfg.pipe_depth)
+        self.pipes.on_retire.append(self._retire)
+        self.hazards = HazardTracker(names)
+        self.timeline = Timeline(cfg.timeline_capacity)
+        self.thermal = Thermal(cfg)
+        self.watchdog = Watchdog()
+        self.timer = MachineTimer()
+        self.injector = Injector()
+        self.strict_races = cfg.strict_races
+        # Observation hooks (called with keyword arguments; nothing is done when a list is empty).
+        self.on_issue: list[Hook] = []  # entry=
+        self.on_complete: list[Hook] = []  # entry=, start=, end=
+        self.on_stop: list[Hook] = []  # stop=
+        self.on_error: list[Hook] = []  # error=
+        self.on_race: list[Hook] = []  # race=
+        self.irq = Interrupts(self)
+        self.xnpu = XnpuHandler(self, iset)
+        self.bars = Bars(self)
+        attach_timer(self)
+        attach_watchdog(self)
+        attach_thermal(self)
+        self._attach_pipe_registers()
+        self.core.xnpu = self.xnpu
+        self.core.mmio = MmioPort(self)
+        self._in_slice = False
+        self._cut = False
+        self._slice_end = 0
+        self._t0 = self._c0 = 0
+        self._power_on = self.core.snapshot()
+        self.reset()
+
+    # ------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Everything to its reset state (memory other than the core's own state is kept)."""
+        self.core.restore(self._power_on) if self._power_on is not None else None
+        self.clock.tpc = ticks_per_cycle(self.config.core_mhz)
+        self.clock.events.clear()
+        self.regs.reset()
+        self.cfgregs.reset()
+        self.pipes.reset()
+        self.hazards.reset()
+        self.thermal.reset()
+        self.watchdog = Watchdog()
+        self.timer = MachineTimer()
+        self.halted: str | None = "off"  # held until the host (or `boot`) starts the core
+        self.asleep = False
+        self.hung = False
+        self.wait: Wait | None = None
+        self.races: list[Race] = []
+        self.errors: list[DeviceError] = []
+        self._pending_reset = False
+        self._accounted = (self.clock.now, dict(self.pipes.busy_ticks))
+        self.irq.reset()
+        publish(self)
+
+    @property
+    def now(self) -> int:
+        """Current tick (inside a core slice: the tick of the instruction running now)."""
+        if self._in_slice:
+            return self._t0 + (self.core.cycles - self._c0) * self.clock.tpc
+        return self.clock.now
+
+    def sync(self) -> int:
+        """Bring the clock to the core's position (callbacks call this first)."""
+        if self._in_slice:
+            self.clock.now = self.now
+        return self.clock.now
+
+    def set_clock_mhz(self, mhz: int) -> None:
+        """Change the core/unit clock (DVFS, throttling); work already running keeps its end tick."""
+        tpc = ticks_per_cycle(mhz)
+        if tpc == self.clock.tpc:
+            return
+        if self._in_slice:
+            self._t0, self._c0 = self.now, self.core.cycles
+        self.clock.tpc = tpc
+        self.reg_set("thermal.freq", mhz_of(tpc))
+
+    def boot(self, pc: int | None = None) -> None:
+        """Start the core at `pc` (default ctrl.boot_addr), as a host write of ctrl.run = 1 does."""
+        self.core.pc = self.regs.peek("ctrl.boot_addr") if pc is None else pc
+        self.halted = None
+        self.asleep = False
+        self.reg_set("ctrl.run", 1)
+        self.reg_set("ctrl.state", self.state_value("booting"))
+        self.watchdog.wake(self.now)
+        self.schedule_watchdog()
+
+    def resume(self) -> None:
+        """Continue after a host halt."""
+        self.halted = None
+        self.reg_set("ctrl.run", 1)
+        self.watchdog.wake(self.now)
+        self.schedule_watchdog()
+
+    def halt(self, reason: str, state: str = "halted") -> None:
+        """Stop the core (a host halt, a watchdog expiry, a deadlock)."""
+        self.halted = reason
+        self.reg_set("ctrl.run", 0)
+        self.reg_set("ctrl.state", self.state_value(state))
+        self.watchdog.sleep(self.now)
+        self.clock.cancel("watchdog")
+        self.cut_slice()
+
+    def request_reset(self) -> None:
+        """A soft reset: at once from the host, after the current instruction from firmware."""
+        if self._in_slice:
+            self._pending_reset = True
+            self.cut_slice()
+        else:
+            self.reset()
+
+    # ------------------------------------------------------------ registers
+
+    def reg_set(self, path: str, value: int, changed_only: bool = False) -> None:
+        """A hardware (unit-side) register write: observers see it, no semantics or hooks apply."""
+        if not changed_only or self.regs.peek(path) != value:
+            self.regs.write(path, value, "unit")
+
+    def on_reg_write(self, path: str, fn: Callable[[int, str, Any], None]) -> None:
+        """Call `fn(value written, side, origin)` after each host or firmware write of `path`."""
+        self.regs.on_write(path, lambda a: fn(a.new, a.side, a.origin))
+
+    def on_reg_read(self, path: str, fn: Callable[[str, Any], None]) -> None:
+        """Call `fn(side, origin)` before each host or firmware read of `path` (to refresh it)."""
+        self.regs.on_read(path, lambda a: fn(a.side, a.origin))
+
+    def state_value(self, name: str) -> int:
+        return self.regs.map.encode("ctrl.state", state=name)
+
+    def cause_value(self, cause: str) -> int:
+        return self.regs.map.encode("dma.err_cause", cause=cause)
+
+    def _attach_pipe_registers(self) -> None:
+        """dma.status and the perf block, computed from the pipes when read."""
+        status = self.regs.map.register("dma.status")
+        busy_bits = {f.name: f.mask for f in status.fields}
+
+        def dma_status(side: str, origin: Any) -> None:
+            self.pipes.advance(self.sync())
+            value = sum(bit for pipe, bit in busy_bits.items() if not self.pipes.drained(pipe))
+            self.regs.poke("dma.status", value)
+
+        def cycles(side: str, origin: Any) -> None:
+            c = self.core.cycles
+            self.regs.poke("perf.cycle_lo", c & 0xFFFFFFFF)
+            self.regs.poke("perf.cycle_hi", (c >> 32) & 0xFFFFFFFF)
+
+        def clear(value: int, side: str, origin: Any) -> None:
+            if value & 1:
+                for reg in self.regs.map.block("perf").registers:
+                    if reg.path != "perf.clear":
+                        self.reg_set(reg.path, 0)
+
+        self.on_reg_read("dma.status", dma_status)
+        self.on_reg_read("perf.cycle_lo", cycles)
+        self.on_reg_write("perf.clear", clear)
+
+    def _count_busy(self, entry: Entry) -> None:
+        path = f"perf.busy_{entry.pipe}"
+        self.reg_set(path, (self.regs.peek(path) + entry.plan.cycles) & 0xFFFFFFFF)
+
+    # ------------------------------------------------------------ running
+
+    def advance(self, ticks: int) -> DeviceStop:
+        """Run the device for `ticks` (the host's time passing); returns early on a debugger stop."""
+        return self._run(self.now + max(0, ticks), None)
+
+    def run_until(self, predicate: Callable[[], bool], timeout_ticks: int) -> DeviceStop:
+        """Run until `predicate()` holds (checked whenever device state may have changed) or the timeout."""
+        return self._run(self.now + max(0, timeout_ticks), predicate)
+
+    def run(self, cycles: int) -> DeviceStop:
+        """Run for `cycles` cycles of the current clock."""
+        return self.advance(cycles * self.clock.tpc)
+
+    def step(self) -> DeviceStop:
+        """Execute one core instruction (or, while the core cannot run, jump to the next event)."""
+        if not self._core_can_run():
+            nxt = self._next_event_tick()
+            return self._run(nxt if nxt is not None else self.now, None)
+        self._begin_slice(FOREVER)
+        try:
+            self.core.step()
+        finally:
+            self._end_slice()
+        self._process_due()
+        return DeviceStop("step", self.now)
+
+    def _run(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
+        while True:
+            self._process_due()
+            if predicate is not None and predicate():
+                return self._stopped(DeviceStop("predicate", self.now))
+            if self.now >= target:
+                return self._stopped(DeviceStop("time", self.now))
+            nxt = self._next_event_tick()
+            horizon = target if nxt is None else min(target, nxt)
+            if self._core_can_run():
+                horizon = min(horizon, self.now + self.config.max_slice_ticks)
+                stop = self._run_core(horizon)
+                if stop is not None:
+                    return self._stopped(DeviceStop("core", self.now, stop))
+            else:
+                if self.hung and self.halted is None:
+                    self.core.add_stall(self.clock.ticks_to_cycles(horizon - self.now))
+                self.clock.now = horizon
+            self._account()
+
+    def _stopped(self, stop: DeviceStop) -> DeviceStop:
+        self._account()
+        if stop.reason == "core":
+            for hook in self.on_stop:
+                hook(stop=stop)
+        return stop
+
+    def _core_can_run(self) -> bool:
+        if self.halted is not None or self.hung or self.wait is not None:
+            return False
+        if self.asleep:
+            if self.core.csr("mip") & self.core.csr("mie"):
+                self.asleep = False
+                self.watchdog.wake(self.now)
+                self.schedule_watchdog()
+            else:
+                return False
+        return True
+
+    def _next_event_tick(self) -> int | None:
+        ticks = [t for t in (self.pipes.next_completion() or (None,))[:1] if t is not None]
+        ev = self.clock.next_event()
+        if ev is not None:
+            ticks.append(ev[0])
+        return min(ticks) if ticks else None
+
+    def _begin_slice(self, horizon: int) -> None:
+        self._in_slice, self._cut = True, False
+        self._t0, self._c0, self._slice_end = self.clock.now, self.core.cycles, horizon
+
+    def _end_slice(self) -> None:
+        self.sync()
+        self._in_slice = False
+
+    def _run_core(self, horizon: int) -> Stop | None:
+        """One slice of the core; returns a stop the caller must report, or None."""
+        budget = max(1, self.clock.ticks_to_cycles(horizon - self.now))
+        self._begin_slice(horizon)
+        try:
+            stop = self.core.run(until_cycle=self._c0 + budget)
+        finally:
+            self._end_slice()
+        if stop.reason in _INTERNAL:
+            return None
+        if stop.reason == StopReason.WFI:
+            self.asleep = True
+            self.watchdog.sleep(self.now)
+            self.clock.cancel("watchdog")
+            return None
+        if stop.reason == StopReason.STOP_REQUESTED and self._cut:
+            self._cut = False
+            return None
+        return stop
+
+    def cut_slice(self) -> None:
+        """End the running core slice at the next instruction boundary (device bookkeeping is due)."""
+        if self._in_slice and not self._cut:
+            self._cut = True
+            self.core.request_stop()
+
+    def after_callback(self) -> None:
+        """A callback may have moved the next event earlier: end the slice if so."""
+        if not self._in_slice:
+            return
+        nxt = self._next_event_tick()
+        if (nxt is not None and nxt < self._slice_end) or self.wait is not None or self.hung:
+            self.cut_slice()
+
+    def _process_due(self) -> None:
+        """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""
+        self.sync()
+        while True:
+            self.pipes.advance(self.now)
+            name = self.clock.pop_due()
+            if name is None:
+                break
+            self._on_event(name)
+        if self._pending_reset:
+            self.reset()
+        self._update_wait()
+
+    def _on_event(self, name: str) -> None:
+        if name == "timer":
+            self.core.set_interrupt("timer", self.timer.pending(self.now))
+        elif name == "watchdog":
+            self._watchdog_expired()
+        elif name.startswith("inject:"):
+            self._triggered(self.injector.trigger_tick(name, self.now))
+
+    def _account(self) -> None:
+        """Feed the thermal model with the activity since the last call."""
+        t_prev, busy_prev = self._accounted
+        now = self.now
+        if now <= t_prev:
+            return
+        busy = {p: self.pipes.busy_ticks[p] - busy_prev.get(p, 0) for p in self.pipes.names}
+        running = self.halted is None and not self.asleep and self.wait is None
+        busy["s"] = now - t_prev if running else 0
+        self._accounted = (now, dict(self.pipes.busy_ticks))
+        if self.thermal.update(now - t_prev, busy):
+            self.irq.raise_host("thermal")
+        publish(self)
+
+    # ------------------------------------------------------------ Xnpu issue (called by xnpu.py)
+
+    def xnpu_event(self, core: Any, word: int, pc: int, key: str) -> bool:
+        """Every Xnpu issue: events and injections; False when an injected trap replaces it."""
+        self.sync()
+        self.event("xnpu")
+        if key == "npu_dma":
+            self.event("dma")
+        if self.injector.take("trap", self.now):
+            core.raise_trap(ILLEGAL_INSTRUCTION, word)
+            return False
+        if key == "npu_dma" and self.injector.take("dma_error", self.now):
+            self.unit_fault(DeviceFault("injected", None, "injected DMA error"), pc, key)
+            return False
+        return True
+
+    def _new_entry(self, pipe: str, key: str, pc: int, kind: str, plan: PlanLike | None = None,
+                   flag: Flag | None = None) -> Entry:
+        self._seq = getattr(self, "_seq", 0) + 1
+        return Entry(self._seq, pipe, key, pc, self.now, kind, plan, flag)
+
+    def issue_op(self, pipe: str, key: str, pc: int, plan: PlanLike) -> None:
+        entry = self._new_entry(pipe, key, pc, "op", plan)
+        self._races(self.hazards.issue_op(entry, plan.reads, plan.writes))
+        self._enqueue(entry)
+
+    def issue_sync(self, kind: str, key: str, pc: int, flag: Flag) -> None:
+        pipe = flag[0] if kind == "set" else flag[1]
+        entry = self._new_entry(pipe, key, pc, kind, flag=flag)
+        if kind == "set":
+            self._races(self.hazards.issue_set(entry))
+        else:
+            self.hazards.issue_wait(entry)
+        self._enqueue(entry)
+
+    def _enqueue(self, entry: Entry) -> None:
+        for hook in self.on_issue:
+            hook(entry=entry)
+        self.pipes.advance(self.now)
+        if self.pipes.has_room(entry.pipe):
+            self.pipes.issue(entry)
+        else:
+            self.wait = Wait("issue", entry.pc, self.now, entry=entry)
+        self.after_callback()
+
+    def barrier(self, pipe: str | None, pc: int) -> None:
+        self.pipes.advance(self.sync())
+        if not self.pipes.drained(pipe):
+            self.wait = Wait("barrier", pc, self.now, pipe=pipe)
+            self.after_callback()
+
+    def _update_wait(self) -> None:
+        w = self.wait
+        if w is None or self.halted is not None:
+            return
+        done = self.pipes.drained(w.pipe) if w.kind == "barrier" else self.pipes.has_room(w.entry.pipe)
+        if done:
+            self.wait = None
+            self.core.add_stall(self.clock.ticks_to_cycles(self.now - w.since))
+            if w.entry is not None:
+                self.pipes.issue(w.entry)
+        elif self.pipes.next_completion() is None:
+            self._deadlock(w)
+
+    def _deadlock(self, w: Wait) -> None:
+        held = "; ".join(f"{p} waits for {flag_name(f)}" for p, f in sorted(self.pipes.waiting().items()))
+        what = f"barrier {w.pipe or 'all'}" if w.kind == "barrier" else f"issue to full pipe {w.entry.pipe}"
+        self.irq.device_error("deadlock", None, w.pc, f"deadlock: the core waits at {what} "
+                              f"(pc 0x{w.pc:08x}) and no pipe can move: {held}")
+        self.halt("deadlock", "fault")
+
+    def _retire(self, entry: Entry, start: int, end: int) -> None:
+        if entry.plan is not None:
+            try:
+                entry.plan.execute()
+            except DeviceFault as fault:
+                self.irq.device_error(fault.cause, fault.addr, entry.pc, str(fault))
+            self.hazards.complete(entry)
+            self._count_busy(entry)
+        self.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end))
+        for hook in self.on_complete:
+            hook(entry=entry, start=start, end=end)
+
+    def _races(self, races: list[Race]) -> None:
+        for race in races:
+            self.races.append(race)
+            for hook in self.on_race:
+                hook(race=race)
+            if self.strict_races:
+                self.irq.device_error("race", race.lo, race.second.pc, str(race))
+
+    def unit_fault(self, fault: DeviceFault, pc: int, key: str) -> None:
+        """An Xnpu instruction faulted at issue: cfg status/fault_pc, error registers, host IRQ."""
+        self.cfgregs.set("status", self.cause_value(fault.cause))
+        self.cfgregs.set("fault_pc", pc)
+        self.irq.device_error(fault.cause, fault.addr, pc, f"{key.replace('_', '.', 1)}: {fault}")
+        self.after_callback()
+
+    # ------------------------------------------------------------ watchdog, events, injection
+
+    def schedule_watchdog(self) -> None:
+        if self.watchdog.deadline is None:
+            self.clock.cancel("watchdog")
+        else:
+            self.clock.schedule("watchdog", self.watchdog.deadline)
+
+    def _watchdog_expired(self) -> None:
+        self.watchdog.expire()
+        self.reg_set("wdog.expired", 1)
+        self.irq.device_error("watchdog", None, self.core.pc,
+                              "watchdog expired: the firmware stopped petting it", cause_bit="watchdog")
+        self.halt("watchdog", "fault")
+
+    def inject(self, kind: str, at: int | None = None, on: str | None = None) -> Injection:
+        """Arm a fault (see `firmware.hw.inject`); deterministic in virtual time."""
+        inj = self.injector.add(kind, at, on, self.now)
+        if at is not None:
+            self.clock.schedule(self.injector.event_name(inj), at)
+        return inj
+
+    def event(self, name: str) -> None:
+        """A named device event happened (doorbell, xnpu, dma, completion, irq)."""
+        if self.injector.waiting:
+            self._triggered(self.injector.trigger_event(name, self.now))
+
+    def _triggered(self, injections: list[Injection]) -> None:
+        if any(i.kind == "hang" for i in injections) and self.injector.take("hang", self.now):
+            self.hung = True
+            self.cut_slice()
+
+    # ------------------------------------------------------------ snapshot
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole device state; `restore` brings it back exactly."""
+        return {
+            "core": self.core.snapshot(), "regs": self.regs.snapshot(), "cfg": self.cfgregs.state(),
+            "clock": self.clock.state(), "pipes": self.pipes.state(), "hazards": self.hazards.state(),
+            "timeline": self.timeline.state(), "thermal": self.thermal.state(),
+            "watchdog": self.watchdog.state(), "timer": self.timer.cmp, "injector": self.injector.state(),
+            "run": (self.halted, self.asleep, self.hung, self.wait, list(self.races), list(self.errors),
+                    self._accounted, getattr(self, "_seq", 0)),
+            "irq": self.irq.state(),
+        }
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self.core.restore(snap["core"])
+        self.regs.restore(snap["regs"])
+        self.cfgregs.load_state(snap["cfg"])
+        self.clock.load_state(snap["clock"])
+        self.pipes.load_state(snap["pipes"])
+        self.hazards.load_state(snap["hazards"])
+        self.timeline.load_state(snap["timeline"])
+        self.thermal.load_state(snap["thermal"])
+        self.watchdog.load_state(snap["watchdog"])
+        self.timer.cmp = snap["timer"]
+        self.injector.load_state(snap["injector"])
+        (self.halted, self.asleep, self.hung, self.wait, races, errors, self._accounted,
+         self._seq) = snap["run"]
+        self.races, self.errors = list(races), list(errors)
+        self.irq.load_state(snap["irq"])
+
+    # ------------------------------------------------------------ host side (see bars.py)
+
+    def bar0_read(self, offset: int, width: int = 4, origin: Any = None) -> int:
+        return self.bars.bar0_read(offset, width, origin)
+
+    def bar0_write(self, offset: int, width: int, value: int, origin: Any = None) -> None:
+        self.bars.bar0_write(offset, width, value, origin)
+
+    def bar2_read(self, offset: int, n: int) -> bytes:
+        return self.bars.bar2_read(offset, n)
+
+    def bar2_write(self, offset: int, data: bytes) -> None:
+        self.bars.bar2_write(offset, data)
+
+    def host_irq_pending(self) -> bool:
+        return self.irq.host_line()

@@ -1,0 +1,51 @@
+"""Small firmware programs for the device tests, and the helpers that build and load them.
+
+Programs are assembled with the project's assembler. Every number a program needs
+that the tables define (pipe ids, MMIO register addresses, region bases) is passed
+in as a define derived from those tables, never typed into the source:
+`PIPE_MTE2`, `REG_WDOG_PET` (the MMIO address of `wdog.pet`), `REGION_L0A`, ...
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from firmware.hw.regmap import regmap
+from isa.asm import assemble
+from isa.image import ObjectImage
+from isa.memmap import memory_map
+from isa.spec import instruction_set
+
+HERE = Path(__file__).parent
+
+
+def table_defines() -> dict[str, int]:
+    defs = {f"PIPE_{p.name.upper()}": p.id for p in instruction_set().pipes.values()}
+    for reg in regmap().registers:
+        defs["REG_" + re.sub(r"\W+", "_", reg.path).strip("_").upper()] = reg.address
+    for r in memory_map("default"):
+        defs[f"REGION_{r.name.upper()}"] = r.base
+    return defs
+
+
+def build(name: str, **defines: int) -> ObjectImage:
+    return assemble(path=str(HERE / f"{name}.S"), defines={**table_defines(), **defines})
+
+
+def load(dev, name: str, boot: bool = True, **defines: int) -> ObjectImage:
+    """Assemble programs/<name>.S, copy it into the device's memory and (by default) start the core."""
+    image = build(name, **defines)
+    for sec in image.sections:
+        if not sec.nobits and sec.data:
+            dev.core.write_mem(sec.addr, bytes(sec.data))
+    if boot:
+        dev.boot(image.entry)
+    return image
+
+
+def symbol(image: ObjectImage, name: str) -> int:
+    for sym in image.symbols:
+        if sym.name == name:
+            return sym.value
+    raise KeyError(name)
