@@ -23,7 +23,7 @@ from isa.asm.source import source_lines
 
 MAX_MACRO_DEPTH = 100
 MAX_INCLUDE_DEPTH = 32
-MAX_STATEMENTS = 1_000_000
+MAX_STATEMENTS = 500_000
 _LABEL = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*|\d+)\s*:(?!=)")
 _ASSIGN = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*=(?!=)")
 _WORD = re.compile(r"\s*(\S+)")
@@ -98,6 +98,7 @@ class Assembler:
         self.include_depth = 0
         self.macro_counter = 0
         self.statements = 0
+        self.max_statements = MAX_STATEMENTS
         self.internal = 0
         for name, value in dict(defines).items():
             self.symbols[name] = SymbolDef(name, "equ", Loc("<defsym>", 0, 0), Value(None, int(value)))
@@ -214,8 +215,8 @@ class Assembler:
 
     def run_stmt(self, stmt: Stmt) -> None:
         self.statements += 1
-        if self.statements > MAX_STATEMENTS:
-            self.diag.error(stmt.loc(), f"more than {MAX_STATEMENTS} statements after expansion; "
+        if self.statements > self.max_statements:
+            self.diag.error(stmt.loc(), f"more than {self.max_statements} statements after expansion; "
                             "is a .rept or macro expanding without end?")
             raise Abort
         try:
@@ -234,7 +235,9 @@ class Assembler:
         if not self.active():
             word = _WORD.match(text)
             if word and word.group(1).lower() in _COND_DIRECTIVES:
-                self.conditional(stmt, word.group(1).lower(), text[word.end():], word.end())
+                rest = text[word.end():]
+                at = word.end() + len(rest) - len(rest.lstrip())
+                self.conditional(stmt, word.group(1).lower(), rest.lstrip(), at)
             return
         while True:
             m = _LABEL.match(text, pos)
@@ -252,7 +255,8 @@ class Assembler:
         word = _WORD.match(text, pos)
         if not word or not word.group(1):
             return
-        name, start, rest_at = word.group(1), word.start(1), word.end()
+        name, start = word.group(1), word.start(1)
+        rest_at = word.end() + len(text[word.end():]) - len(text[word.end():].lstrip())
         operands = text[rest_at:]
         lowered = name.lower()
         if lowered in _COND_DIRECTIVES:

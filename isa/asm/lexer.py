@@ -111,7 +111,7 @@ def unclosed_quote(text: str) -> int | None:
 
 def split_statements(line: str) -> list[tuple[int, str]]:
     """The `;`-separated statements of a comment-free line, each with its offset."""
-    return [(off, s) for off, s in _scan_split(line, ";") if s.strip()]
+    return [(off + len(s) - len(s.lstrip()), s.strip()) for off, s in _scan_split(line, ";") if s.strip()]
 
 
 def split_operands(text: str) -> list[tuple[int, str]]:
