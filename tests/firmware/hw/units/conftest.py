@@ -1,0 +1,49 @@
+"""Fixtures for the unit tests: device memory laid out as the memory map says, HBM kept small."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firmware.hw.units.memory import DeviceMemory
+from firmware.hw.units.plan import reset_cfg
+from isa.memmap import memory_map
+
+HBM_TEST_BYTES = 4 << 20
+
+
+class Mem:
+    """DeviceMemory over fresh zeroed buffers plus helpers to put and get numpy arrays."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        triples = []
+        for r in memory_map("default"):
+            if r.kind == "mmio":
+                continue
+            size = min(r.size, HBM_TEST_BYTES) if r.name == "hbm" else r.size
+            self.arrays[r.name] = np.zeros(size, np.uint8)
+            triples.append((r.name, r.base, self.arrays[r.name]))
+        self.memory = DeviceMemory(triples)
+        self.base = {r.name: r.base for r in memory_map("default")}
+
+    def put(self, addr: int, value: np.ndarray) -> None:
+        raw = np.ascontiguousarray(value).view(np.uint8).reshape(-1)
+        self.memory.span(addr, raw.size)[...] = raw
+
+    def get(self, addr: int, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
+        dt = np.dtype(dtype)
+        return self.memory.span(addr, int(np.prod(shape)) * dt.itemsize).view(dt).reshape(shape).copy()
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        return {name: a.copy() for name, a in self.arrays.items()}
+
+
+@pytest.fixture
+def mem() -> Mem:
+    return Mem()
+
+
+@pytest.fixture
+def cfg() -> dict[str, int]:
+    return reset_cfg()
