@@ -1,0 +1,316 @@
+"""`Core`: the control core's Python API over the C interpreter.
+
+Registers, pc, CSRs and counters read and write the C state directly; memory goes
+through `Memory`; `run()` enters the C loop, which calls back into Python only for
+MMIO accesses and Xnpu instructions, and returns a `Stop`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from isa.core import callbacks  # noqa: F401 - registers the extern "Python" functions
+from isa.core._core import ffi, lib
+from isa.core.debug import Breakpoints, Watchpoints
+from isa.core.memory import Memory
+from isa.core.stop import ACCESS_KINDS, Stop, StopReason
+from isa.core.trace import DEFAULT_CAPACITY, TraceRing
+from isa.errors import NpuError
+from isa.memmap import Region, memory_map
+from isa.registers import register_table
+
+UNLIMITED = (1 << 64) - 1
+PERMS = {"r": lib.PERM_R, "w": lib.PERM_W, "x": lib.PERM_X}
+KINDS = {"ram": lib.KIND_RAM, "lazy": lib.KIND_LAZY, "mmio": lib.KIND_MMIO}
+IRQ_LINES = {"software": lib.MIP_MSIP, "timer": lib.MIP_MTIP, "external": lib.MIP_MEIP}
+XnpuHandler = Callable[["Core", int, int], None]
+
+
+class Registers:
+    """x0..x31 by number or ABI name; x0 reads 0 and ignores writes."""
+
+    def __init__(self, core_ptr: object) -> None:
+        self._x = core_ptr.a.x
+
+    @staticmethod
+    def _index(key: int | str) -> int:
+        if isinstance(key, str):
+            n = register_table().gpr_number(key)
+            if n is None:
+                raise NpuError(f"no register named '{key}'")
+            return n
+        if not 0 <= key < 32:
+            raise NpuError(f"no register x{key}")
+        return key
+
+    def __getitem__(self, key: int | str) -> int:
+        return int(self._x[self._index(key)])
+
+    def __setitem__(self, key: int | str, value: int) -> None:
+        n = self._index(key)
+        if n:
+            self._x[n] = value & 0xFFFFFFFF
+
+    def __len__(self) -> int:
+        return 32
+
+    def __iter__(self):  # noqa: ANN204
+        return (int(self._x[i]) for i in range(32))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Architectural state (C `arch_t` bytes) and memory contents."""
+
+    arch: bytes
+    memory: dict[str, object]
+
+
+class Core:
+    """One RV32IM + Zicsr + Xnpu control core with its memory map."""
+
+    def __init__(self, config: str = "default", regions: Iterable[Region] | None = None) -> None:
+        self.memory = Memory(memory_map(config) if regions is None else regions)
+        self._c = ffi.gc(lib.core_new(), lib.core_free)
+        if self._c == ffi.NULL:
+            raise MemoryError("cannot allocate the core")
+        for b in self.memory.buffers:
+            r = b.region
+            host = ffi.NULL if b.array is None else ffi.cast("uint8_t *", ffi.from_buffer(b.array))
+            perms = sum(bit for letter, bit in PERMS.items() if letter in r.perms)
+            if lib.core_add_region(self._c, r.base, r.size, host, perms, KINDS[r.kind]) < 0:
+                raise NpuError(f"region {r.name}: too many regions or no host memory for it")
+        self._handle = ffi.new_handle(self)
+        self._c.cb.user = self._handle
+        self._c.cb.mmio_read = lib.py_mmio_read
+        self._c.cb.mmio_write = lib.py_mmio_write
+        self.regs = Registers(self._c)
+        self.breakpoints = Breakpoints(self._c)
+        self.watchpoints = Watchpoints(self._c)
+        self.trace = TraceRing(self._c)
+        self.mmio: object | None = None
+        self._xnpu: XnpuHandler | None = None
+        self.catch_traps: set[int] = set()
+        self._in_callback: str | None = None
+        self._callback_error: BaseException | None = None
+        self._stop_detail: object = None
+
+    # ------------------------------------------------------------ state
+    @property
+    def pc(self) -> int:
+        return int(self._c.a.pc)
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self._c.a.pc = value & 0xFFFFFFFF
+
+    @staticmethod
+    def _csr_number(csr: int | str) -> int:
+        if isinstance(csr, str):
+            n = register_table().csr_number(csr)
+            if n is None:
+                raise NpuError(f"no CSR named '{csr}'")
+            return n
+        return csr
+
+    def csr(self, csr: int | str) -> int:
+        out = ffi.new("uint32_t *")
+        n = self._csr_number(csr)
+        if lib.core_csr_read(self._c, n, out):
+            raise NpuError(f"CSR {csr!r} ({n:#x}) is not implemented")
+        return int(out[0])
+
+    def set_csr(self, csr: int | str, value: int) -> None:
+        n = self._csr_number(csr)
+        if lib.core_csr_write(self._c, n, value & 0xFFFFFFFF):
+            raise NpuError(f"CSR {csr!r} ({n:#x}) is read-only or not implemented")
+
+    @property
+    def cycles(self) -> int:
+        return int(self._c.a.cycles)
+
+    @cycles.setter
+    def cycles(self, value: int) -> None:
+        self._c.a.cycles = value
+
+    @property
+    def instret(self) -> int:
+        return int(self._c.a.instret)
+
+    @instret.setter
+    def instret(self, value: int) -> None:
+        self._c.a.instret = value
+
+    def add_stall(self, cycles: int) -> None:
+        """Time the core spends blocked (a barrier, a wait): it counts in mcycle, not minstret."""
+        if cycles < 0:
+            raise NpuError(f"stall of {cycles} cycles: must not be negative")
+        self._c.a.cycles += cycles
+
+    def set_interrupt(self, line: str, level: bool) -> None:
+        """Drive an interrupt line: "software", "timer" or "external" (mip.MSIP/MTIP/MEIP)."""
+        bit = IRQ_LINES.get(line)
+        if bit is None:
+            raise NpuError(f"unknown interrupt line '{line}' (software, timer or external)")
+        self._c.a.mip = (self._c.a.mip | bit) if level else (self._c.a.mip & ~bit)
+
+    @property
+    def stop_on_ecall(self) -> bool:
+        return bool(self._c.stop_on_ecall)
+
+    @stop_on_ecall.setter
+    def stop_on_ecall(self, on: bool) -> None:
+        self._c.stop_on_ecall = int(on)
+
+    @property
+    def stop_on_ebreak(self) -> bool:
+        return bool(self._c.stop_on_ebreak)
+
+    @stop_on_ebreak.setter
+    def stop_on_ebreak(self, on: bool) -> None:
+        self._c.stop_on_ebreak = int(on)
+
+    # ------------------------------------------------------------ memory
+    def read_mem(self, addr: int, length: int) -> bytes:
+        """Debugger read: ignores permissions; MMIO goes through `core.mmio`."""
+        return self.memory.read(addr, length, self.mmio)
+
+    def write_mem(self, addr: int, data: bytes) -> None:
+        """Debugger/loader write: ignores permissions and keeps predecoded code coherent."""
+        b = self.memory.write(addr, data, self.mmio)
+        if b.region.executable:
+            lib.core_invalidate(self._c, addr, len(data))
+
+    def view(self, region_name: str) -> np.ndarray:
+        """A zero-copy uint8 view of a region's buffer (read-only for executable regions)."""
+        return self.memory.view(region_name)
+
+    # ------------------------------------------------------------ callbacks
+    @property
+    def xnpu(self) -> XnpuHandler | None:
+        return self._xnpu
+
+    @xnpu.setter
+    def xnpu(self, handler: XnpuHandler | None) -> None:
+        """handler(core, word, pc), once per Xnpu instruction; without one they are illegal."""
+        self._xnpu = handler
+        self._c.cb.xnpu = ffi.NULL if handler is None else lib.py_xnpu
+
+    def raise_trap(self, cause: int, tval: int = 0) -> None:
+        """Inside an Xnpu or MMIO handler: the instruction traps. Outside: take the trap now."""
+        if self._in_callback:
+            self._c.cb_trap, self._c.cb_cause, self._c.cb_tval = 1, cause, tval & 0xFFFFFFFF
+        else:
+            lib.core_deliver_trap(self._c, cause, tval & 0xFFFFFFFF)
+
+    def stop_with(self, detail: object = None) -> None:
+        """Inside an Xnpu or MMIO handler: end run() after this instruction (XNPU / MMIO)."""
+        if not self._in_callback:
+            raise NpuError("stop_with() is only meaningful inside an Xnpu or MMIO handler")
+        self._c.cb_stop = 1
+        self._stop_detail = detail
+
+    # ------------------------------------------------------------ running
+    def run(self, max_insns: int | None = None, until_cycle: int | None = None) -> Stop:
+        """Run until a stop; `max_insns` bounds the instructions, `until_cycle` mcycle."""
+        c = self._c
+        c.catch_mask, c.catch_irq_mask = _catch_masks(self.catch_traps)
+        self._callback_error = None
+        self._stop_detail = None
+        budget = UNLIMITED if max_insns is None else max(0, max_insns)
+        until = UNLIMITED if until_cycle is None else max(0, until_cycle)
+        reason = lib.core_run(c, budget, until)
+        if self._callback_error is not None:
+            exc, self._callback_error = self._callback_error, None
+            raise exc
+        return self._make_stop(StopReason(reason))
+
+    def step(self) -> Stop:
+        """Run one instruction (stepping over a breakpoint at pc)."""
+        stop = self.run(max_insns=1)
+        if stop.reason == StopReason.BUDGET:
+            return Stop(StopReason.STEP, stop.pc)
+        return stop
+
+    def request_stop(self) -> None:
+        """Thread-safe: the current (or next) run() returns STOP_REQUESTED at a boundary."""
+        lib.core_request_stop(self._c)
+
+    def _make_stop(self, reason: StopReason) -> Stop:
+        s = self._c.stop
+        pc = int(self._c.a.pc)
+        insn_pc = int(s.insn_pc) if reason in _INSN_PC_REASONS else None
+        if reason == StopReason.BREAKPOINT:
+            return Stop(reason, pc, breakpoint=self.breakpoints.first_at(pc))
+        if reason == StopReason.WATCHPOINT:
+            wp = self.watchpoints.by_slot(int(s.watch))
+            return Stop(reason, pc, insn_pc, watchpoint=wp.id, addr=int(s.addr), size=int(s.size),
+                        kind=ACCESS_KINDS[int(s.kind)], old=int(s.oldv) if s.old_valid else None,
+                        new=int(s.newv))
+        if reason in (StopReason.TRAP, StopReason.DOUBLE_FAULT):
+            return Stop(reason, pc, insn_pc, cause=int(s.cause), tval=int(s.tval))
+        if reason == StopReason.MMIO:
+            return Stop(reason, pc, insn_pc, addr=int(s.addr), size=int(s.size),
+                        kind=ACCESS_KINDS[int(s.kind)], new=int(s.newv), detail=self._stop_detail)
+        if reason == StopReason.XNPU:
+            return Stop(reason, pc, insn_pc, detail=self._stop_detail)
+        return Stop(reason, pc, insn_pc)
+
+    # ------------------------------------------------------------ debugging
+    def add_breakpoint(self, addr: int) -> int:
+        return self.breakpoints.add(addr)
+
+    def remove_breakpoint(self, bp: int) -> None:
+        self.breakpoints.remove(bp)
+
+    def add_watchpoint(self, addr: int, size: int, kind: str) -> int:
+        return self.watchpoints.add(addr, size, kind)
+
+    def remove_watchpoint(self, wp: int) -> None:
+        self.watchpoints.remove(wp)
+
+    def trace_memory(self, on: bool, mode: str = "stop", capacity: int = DEFAULT_CAPACITY) -> None:
+        self.trace.configure(on, self.trace.pcs, mode, capacity)
+
+    def trace_pcs(self, on: bool, mode: str = "stop", capacity: int = DEFAULT_CAPACITY) -> None:
+        self.trace.configure(self.trace.memory, on, mode, capacity)
+
+    def drain_trace(self) -> np.ndarray:
+        return self.trace.drain()
+
+    @property
+    def trace_dropped(self) -> int:
+        return self.trace.dropped
+
+    # ------------------------------------------------------------ snapshots
+    def snapshot(self) -> Snapshot:
+        return Snapshot(bytes(ffi.buffer(ffi.addressof(self._c, "a"))), self.memory.snapshot())
+
+    def restore(self, snap: Snapshot) -> None:
+        ffi.buffer(ffi.addressof(self._c, "a"))[:] = snap.arch
+        self.memory.restore(snap.memory)
+        for b in self.memory.buffers:
+            if b.region.executable:
+                lib.core_invalidate(self._c, b.region.base, b.region.size)
+        lib.core_reset_caches(self._c)
+
+
+_INSN_PC_REASONS = {StopReason.WATCHPOINT, StopReason.TRAP, StopReason.ECALL, StopReason.EBREAK,
+                    StopReason.WFI, StopReason.XNPU, StopReason.MMIO, StopReason.DOUBLE_FAULT}
+
+
+def _catch_masks(causes: Iterable[int]) -> tuple[int, int]:
+    """Bit masks of caught exception codes and interrupt codes (mcause bit 31)."""
+    exc = irq = 0
+    for cause in causes:
+        code = cause & 0x7FFFFFFF
+        if code >= 32:
+            raise NpuError(f"cannot catch mcause {cause:#x}: code {code} is out of range")
+        if cause & 0x80000000:
+            irq |= 1 << code
+        else:
+            exc |= 1 << code
+    return exc, irq
