@@ -14,7 +14,8 @@ errors), `blocks` (register effects), `bars` (host access), `thermal`, `watchdog
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from firmware.hw.bars import Bars, MmioPort
@@ -34,7 +35,8 @@ from firmware.hw.units.faults import DeviceFault
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.watchdog import Watchdog, attach_watchdog
 from firmware.hw.xnpu import ILLEGAL_INSTRUCTION, XnpuHandler
-from isa.core import Core, Stop, StopReason
+from isa.core import Core, Snapshot, Stop, StopReason
+from isa.errors import NpuError
 from isa.spec import instruction_set
 
 FOREVER = 1 << 62
@@ -66,6 +68,12 @@ class Wait:
 
 
 Hook = Callable[..., None]
+
+
+@cache
+def _power_on_state(cfg: DeviceConfig) -> Snapshot:
+    """A fresh core's architectural state, no memory (taken from a core with ITCM only: cheap)."""
+    return replace(Core(regions=[cfg.region("itcm")]).snapshot(), memory={})
 
 
 class Device:
@@ -111,14 +119,14 @@ class Device:
         self._cut = False
         self._slice_end = 0
         self._t0 = self._c0 = 0
-        self._power_on = self.core.snapshot()
+        self._power_on = _power_on_state(cfg)
         self.reset()
 
     # ------------------------------------------------------------ state
 
     def reset(self) -> None:
         """Everything to its reset state (memory other than the core's own state is kept)."""
-        self.core.restore(self._power_on) if self._power_on is not None else None
+        self.core.restore(self._power_on)
         self.clock.tpc = ticks_per_cycle(self.config.core_mhz)
         self.clock.events.clear()
         self.regs.reset()
@@ -342,7 +350,7 @@ class Device:
             self.watchdog.sleep(self.now)
             self.clock.cancel("watchdog")
             return None
-        if stop.reason == StopReason.STOP_REQUESTED and self._cut:
+        if self._cut and stop.reason in (StopReason.STOP_REQUESTED, StopReason.XNPU, StopReason.MMIO):
             self._cut = False
             return None
         return stop
@@ -351,7 +359,10 @@ class Device:
         """End the running core slice at the next instruction boundary (device bookkeeping is due)."""
         if self._in_slice and not self._cut:
             self._cut = True
-            self.core.request_stop()
+            try:
+                self.core.stop_with("device")  # inside an MMIO or Xnpu callback: after this instruction
+            except NpuError:
+                self.core.request_stop()
 
     def after_callback(self) -> None:
         """A callback may have moved the next event earlier: end the slice if so."""
