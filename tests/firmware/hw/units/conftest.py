@@ -47,3 +47,9 @@ def mem() -> Mem:
 @pytest.fixture
 def cfg() -> dict[str, int]:
     return reset_cfg()
+
+
+@pytest.fixture(scope="session")
+def new_mem() -> type[Mem]:
+    """For property tests, which need fresh memory per example: call it."""
+    return Mem
