@@ -45,13 +45,22 @@ class RdlError(NpuError):
 def compile_rdl(path: Path = RDL):
     """Compile and elaborate the RDL; returns the systemrdl root node."""
     from systemrdl import RDLCompileError, RDLCompiler
+    from systemrdl.messages import MessagePrinter, Severity
 
-    compiler = RDLCompiler()
+    errors: list[str] = []
+
+    class Collect(MessagePrinter):
+        def print_message(self, severity, text, src_ref) -> None:
+            if severity in (Severity.ERROR, Severity.FATAL) and not errors:
+                line = getattr(src_ref, "line", None)
+                errors.append(f"{path.name}:{line}: {text}" if line else f"{path.name}: {text}")
+
+    compiler = RDLCompiler(message_printer=Collect())
     try:
         compiler.compile_file(str(path))
         return compiler.elaborate()
-    except RDLCompileError as exc:
-        raise RdlError(f"{path.name}: does not compile ({exc})") from None
+    except RDLCompileError:
+        raise RdlError(f"{errors[0] if errors else path.name}") from None
 
 
 def _rel(node) -> str:

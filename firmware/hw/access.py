@@ -9,6 +9,8 @@ register file keeps a dict of ports per side, so an access is a lookup and a cal
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from firmware.hw.regmap import Field, Register
 
 
@@ -172,6 +174,9 @@ def _groups(pairs: list[tuple[object, int]], skip: object) -> tuple[tuple[object
 
 
 # ---------------------------------------------------------------- ports
+Groups = tuple[tuple[object, int], ...]
+
+
 class Port:
     """One register as one side sees it: its read and write effects, and its hooks."""
 
@@ -179,15 +184,14 @@ class Port:
         "read_hooks", "readable", "reads", "reg", "side", "slot", "writable", "write_hooks", "writes",
     )
 
-    def __init__(self, slot: Slot, side: str) -> None:
+    def __init__(self, slot: Slot, side: str, reads: Groups, writes: Groups) -> None:
         self.slot = slot
         self.reg = slot.reg
         self.side = side
-        fields = slot.reg.fields
-        self.reads = _groups([(read_effect(f, side), f.mask) for f in fields], READS_ZERO)
-        self.writes = _groups([(write_effect(f, side), f.mask) for f in fields], IGNORES)
-        self.readable = bool(self.reads)
-        self.writable = bool(self.writes)
+        self.reads = reads
+        self.writes = writes
+        self.readable = bool(reads)
+        self.writable = bool(writes)
         self.read_hooks: list = []
         self.write_hooks: list = []
 
@@ -215,8 +219,8 @@ class PlainPort(Port):
 
     __slots__ = ("mask",)
 
-    def __init__(self, slot: Slot, side: str) -> None:
-        super().__init__(slot, side)
+    def __init__(self, slot: Slot, side: str, reads: Groups, writes: Groups) -> None:
+        super().__init__(slot, side, reads, writes)
         self.mask = slot.reg.defined_mask
 
     def read(self) -> int:
@@ -247,10 +251,10 @@ class SimplePort(Port):
 
     __slots__ = ("read_effect", "read_mask", "write_effect", "write_mask")
 
-    def __init__(self, slot: Slot, side: str) -> None:
-        super().__init__(slot, side)
-        self.read_effect, self.read_mask = self.reads[0] if self.reads else (READS_ZERO, 0)
-        self.write_effect, self.write_mask = self.writes[0] if self.writes else (IGNORES, 0)
+    def __init__(self, slot: Slot, side: str, reads: Groups, writes: Groups) -> None:
+        super().__init__(slot, side, reads, writes)
+        self.read_effect, self.read_mask = reads[0] if reads else (READS_ZERO, 0)
+        self.write_effect, self.write_mask = writes[0] if writes else (IGNORES, 0)
 
     def read(self) -> int:
         slot = self.slot
@@ -262,15 +266,29 @@ class SimplePort(Port):
         slot.value = self.write_effect.write(slot.value, data, self.write_mask & lanes)
 
 
-def make_port(slot: Slot, side: str) -> Port:
-    """The fastest port class that implements this register's semantics for `side`."""
-    port = Port(slot, side)
-    mask = slot.reg.defined_mask
-    if port.reads == ((READABLE, mask),):
-        if port.writes == ((STORES, mask),):
-            return PlainPort(slot, side)
-        if not port.writes:
-            return ReadOnlyPort(slot, side)
-    if len(port.reads) <= 1 and len(port.writes) <= 1:
-        return SimplePort(slot, side)
-    return port
+class PortPlan(NamedTuple):
+    """What a port for one register and side is made of; depends on the map only."""
+
+    cls: type[Port]
+    reads: Groups
+    writes: Groups
+
+
+def plan(reg: Register, side: str) -> PortPlan:
+    """The effects of `reg` for `side`, and the fastest port class that implements them."""
+    reads = _groups([(read_effect(f, side), f.mask) for f in reg.fields], READS_ZERO)
+    writes = _groups([(write_effect(f, side), f.mask) for f in reg.fields], IGNORES)
+    mask = reg.defined_mask
+    cls: type[Port] = Port
+    if reads == ((READABLE, mask),) and writes == ((STORES, mask),):
+        cls = PlainPort
+    elif reads == ((READABLE, mask),) and not writes:
+        cls = ReadOnlyPort
+    elif len(reads) <= 1 and len(writes) <= 1:
+        cls = SimplePort
+    return PortPlan(cls, reads, writes)
+
+
+def make_port(slot: Slot, side: str, how: PortPlan | None = None) -> Port:
+    how = how or plan(slot.reg, side)
+    return how.cls(slot, side, how.reads, how.writes)

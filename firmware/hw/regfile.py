@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from firmware.hw.access import Port, Slot, make_port
+from firmware.hw.access import Port, PortPlan, Slot, make_port, plan
 from firmware.hw.regmap import SIDES, FieldValue, RegisterError, RegisterMap, canonical, regmap
 
 
@@ -54,6 +54,17 @@ def _zero() -> int:
     return 0
 
 
+_PLANS: dict[int, tuple[RegisterMap, dict[str, list[PortPlan]]]] = {}
+
+
+def _plans(rmap: RegisterMap) -> dict[str, list[PortPlan]]:
+    """Port plans per side in map order, worked out once per map (devices are made often)."""
+    cached = _PLANS.get(id(rmap))
+    if cached is None or cached[0] is not rmap:
+        cached = _PLANS[id(rmap)] = (rmap, {s: [plan(r, s) for r in rmap.registers] for s in SIDES})
+    return cached[1]
+
+
 class RegisterFile:
     """The NPU's registers with their access semantics, hooks and observers."""
 
@@ -64,10 +75,11 @@ class RegisterFile:
         self._observers: list[Observer] = []
         self._ports: dict[str, dict[Any, Port]] = {}
         base = self.map.mmio_base
+        plans = _plans(self.map)
         for side in SIDES:
             ports: dict[Any, Port] = {}
-            for slot in self._slots:
-                port = make_port(slot, side)
+            for slot, how in zip(self._slots, plans[side], strict=True):
+                port = make_port(slot, side, how)
                 reg = slot.reg
                 ports[reg.path] = ports[reg.display] = port
                 if side != "firmware":
