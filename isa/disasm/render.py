@@ -96,7 +96,8 @@ def _operand(f: Field, value: int, addr: int, symbolize: Symbolizer | None) -> t
     if f.kind == "pcrel":
         target = (addr + value) & 0xFFFFFFFF
         sym = symbolize(target) if symbolize else None
-        return f"{target:x}" + (f" <{sym}>" if sym else ""), f"0x{target:x}", target
+        # objdump's two spellings: `1f4 <name+0x8>` when a symbol names it, else `0x1f4`
+        return (f"{target:x} <{sym}>" if sym else f"0x{target:x}"), f"0x{target:x}", target
     text = f"0x{value:x}" if f.name in HEX_FIELDS else str(value)
     return text, text, None
 
