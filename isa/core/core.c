@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "dispatch.h"
+#include "ring.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -57,29 +58,31 @@ typedef u32 __attribute__((may_alias)) a32;
 
 #define WATCHED(bits, off) ((bits)[(off) >> 12] >> (((off) >> 6) & 63) & 1)
 
+#define CYCLE_NOW() (c->a.cycles + (u64)(mark - left))
+#define TRACE_INLINE(kind, a, n, v) do { if (HOOKS && c->trace_mem && \
+    ring_put(c, (kind), pc, (a), (n), (v), CYCLE_NOW())) FORCE_CHECK(); } while (0)
+/* The fast path: the last RAM region hit, an aligned access, (hooked loop) not in a watched granule. */
+#define FAST(m, N, a, o) (likely((o) < (m).lim && !((a) & ((N) - 1)) && \
+    !(HOOKS && unlikely((m).wbits != NULL) && WATCHED((m).wbits, (o)))))
+#define SLOW(call) do { c->a.pc = pc; SYNC(); int r_ = (call); \
+    if (unlikely(r_)) { if (r_ < 0) { ABORT(); } TRAP((u32)r_, c->fault_tval); } \
+    if (c->need_check) { c->need_check = 0; FORCE_CHECK(); } } while (0)
+
 /* Load an N-byte value of type T (its signedness extends it) from addr into register dst. */
 #define LOAD(T, N, addr, dst) do { u32 a_ = (addr), o_ = a_ - c->ld.base, v_; \
-    if (likely(o_ < c->ld.lim && !(a_ & ((N) - 1)) && \
-               !(unlikely(c->ld.wbits != NULL) && WATCHED(c->ld.wbits, o_)))) { \
+    if (FAST(c->ld, N, a_, o_)) { \
         v_ = (N) == 1 ? c->ld.host[o_] : (N) == 2 ? *(a16 *)(c->ld.host + o_) : *(a32 *)(c->ld.host + o_); \
-    } else { \
-        c->a.pc = pc; SYNC(); int r_ = mem_load(c, a_, (N), &v_); \
-        if (unlikely(r_)) { if (r_ < 0) { ABORT(); } TRAP((u32)r_, c->fault_tval); } \
-        if (c->need_check) { c->need_check = 0; FORCE_CHECK(); } \
-    } \
+        TRACE_INLINE(ACC_READ, a_, N, v_); \
+    } else SLOW(mem_load(c, a_, (N), &v_)); \
     WR(dst, (s32)(T)v_); } while (0)
 
-#define STORE(T, N, addr, v) do { u32 a_ = (addr), o_ = a_ - c->st.base, v_ = (v); \
-    if (likely(o_ < c->st.lim && !(a_ & ((N) - 1)) && \
-               !(unlikely(c->st.wbits != NULL) && WATCHED(c->st.wbits, o_)))) { \
+#define STORE(T, N, addr, v) do { u32 a_ = (addr), o_ = a_ - c->st.base, v_ = (u32)(T)(v); \
+    if (FAST(c->st, N, a_, o_)) { \
         if ((N) == 1) c->st.host[o_] = (u8)v_; \
         else if ((N) == 2) *(a16 *)(c->st.host + o_) = (u16)v_; \
         else *(a32 *)(c->st.host + o_) = v_; \
-    } else { \
-        c->a.pc = pc; SYNC(); int r_ = mem_store(c, a_, (N), v_); \
-        if (unlikely(r_)) { if (r_ < 0) { ABORT(); } TRAP((u32)r_, c->fault_tval); } \
-        if (c->need_check) { c->need_check = 0; FORCE_CHECK(); } \
-    } } while (0)
+        TRACE_INLINE(ACC_WRITE, a_, N, v_); \
+    } else SLOW(mem_store(c, a_, (N), v_)); } while (0)
 
 /* Branch to pc + off when cond. "An instruction-address-misaligned exception is
  * generated on a taken branch or unconditional jump if the target address is not
@@ -110,23 +113,20 @@ static int csr_rmw(core_t *c, u32 num, int op, u32 src, int do_write, u32 *old)
 
 #define LABEL(key, match, mask) [OP_##key] = &&exec_##key,
 
+#define HOOKS 0
+#define LOOP_FN run_plain
+#include "loop.h"
+#undef HOOKS
+#undef LOOP_FN
+
+#define HOOKS 1
+#define LOOP_FN run_hooked
+#include "loop.h"
+#undef HOOKS
+#undef LOOP_FN
+
 int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle)
 {
-    static void *const labels[OP_COUNT] = {
-        [OP_DECODE] = &&op_decode, [OP_BREAK] = &&op_break, [OP_ILLEGAL] = &&op_illegal,
-        [OP_XNPU] = &&op_xnpu, [OP_END] = &&op_end, INSN_LIST(LABEL)
-    };
-    u32 *const x = c->a.x;
-    u32 pc;
-    insn_t *e;
-    s64 left = 0, mark = 0;
-    const region_t *xr = NULL;   /* the executable region pc is in */
-    insn_t *pre = NULL;
-    u32 xbase = 0, xsize = 0;
-    int skip_bp = 0;
-    insn_t *rearm = NULL;        /* a breakpoint entry stepped over, to re-arm at the boundary */
-    u32 chunk;
-
     c->budget = max_insns;
     c->until_cycle = until_cycle;
     memset(&c->stop, 0, sizeof c->stop);
@@ -137,105 +137,7 @@ int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle)
         if (c->a.pend_pc == c->a.pc)
             core_deliver_trap(c, c->a.pend_cause, c->a.pend_tval);
     }
-    pc = c->a.pc;
-    {
-        region_t *r = core_find_region(c, pc);
-        if (r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
-            skip_bp = 1;
-    }
-    goto boundary;
-
-check:
-    left++;  /* the instruction at pc has not run */
-boundary:
-    if (rearm) {
-        rearm->op = OP_DECODE;  /* decoding re-applies the breakpoint if it is still set */
-        rearm = NULL;
-    }
-    c->a.pc = pc;
-    SYNC();
-    {
-        int r = core_boundary(c, &chunk);
-        if (r) {
-            c->stop.reason = (u32)r;
-            goto out;
-        }
-        if (c->a.pc != pc)  /* an interrupt was taken */
-            skip_bp = 0;
-        pc = c->a.pc;
-        left = chunk - 1;
-        mark = chunk;
-    }
-    /* fall through: dispatch pc, already counted */
-resolve: {
-        u32 o_ = pc - xbase;
-        if (likely(o_ < xsize)) {
-            e = pre + (o_ >> 2);
-            goto *labels[e->op];
-        }
-    }
-fetch_slow: {
-        region_t *r = core_find_region(c, pc);
-        if (unlikely(pc & 3))
-            TRAP(CAUSE_FETCH_MISALIGNED, pc);
-        if (unlikely(!r || !r->pre))
-            TRAP(CAUSE_FETCH_FAULT, pc);
-        xr = r;
-        pre = r->pre;
-        xbase = r->base;
-        xsize = r->size;
-        e = pre + ((pc - xbase) >> 2);
-        goto *labels[e->op];
-    }
-op_end:  /* the sentinel after an executable region: fall off its end */
-    goto fetch_slow;
-op_decode:
-    decode_entry(c, xr, *(a32 *)(xr->host + (pc - xbase)), pc - xbase, e);
-    goto *labels[e->op];
-op_break:
-    if (skip_bp) {
-        /* Resuming from this breakpoint: run the instruction once, re-arm at the next boundary. */
-        skip_bp = 0;
-        decode_entry(c, NULL, *(a32 *)(xr->host + (pc - xbase)), 0, e);
-        rearm = e;
-        FORCE_CHECK();
-        goto *labels[e->op];
-    }
-    left++;
-    c->a.pc = pc;
-    SYNC();
-    c->stop.reason = STOP_BREAKPOINT;
-    goto out;
-op_illegal:
-    TRAP(CAUSE_ILLEGAL, (u32)e->imm);
-op_xnpu: {
-        u32 word = (u32)e->imm;
-        if (!c->cb.xnpu)
-            TRAP(CAUSE_ILLEGAL, word);
-        c->a.pc = pc;
-        SYNC();
-        c->cb_trap = c->cb_stop = 0;
-        if (c->cb.xnpu(c->cb.user, word, pc))
-            ABORT();
-        if (c->cb_trap)
-            TRAP(c->cb_cause, c->cb_tval);
-        if (c->cb_stop) {
-            c->pending_stop = STOP_XNPU;
-            c->stop.insn_pc = pc;
-        }
-        FORCE_CHECK();
-        NEXT();
-    }
-
-#include "exec_alu.h"
-#include "exec_branch.h"
-#include "exec_mem.h"
-#include "exec_muldiv.h"
-#include "exec_system.h"
-
-out:
-    if (rearm)
-        rearm->op = OP_DECODE;
-    c->stop.pc = c->a.pc;
-    return (int)c->stop.reason;
+    int hooked = c->trace_mem || c->nwatch;
+    core_reset_caches(c);  /* refilled for this loop's kind */
+    return hooked ? run_hooked(c) : run_plain(c);
 }

@@ -5,6 +5,7 @@
 
 #include "core.h"
 #include "dispatch.h"
+#include "ring.h"
 
 core_t *core_new(void)
 {
@@ -71,11 +72,10 @@ void core_reset_caches(core_t *c)
     memset(&c->st, 0, sizeof c->st);
 }
 
-static void fill_cache(core_t *c, memcache_t *m, const region_t *r, int store)
+static void fill_cache(memcache_t *m, const region_t *r, int store)
 {
-    int slow = c->trace_mem || (store && r->pre);  /* traced, or a store into code */
     m->base = r->base;
-    m->lim = slow ? 0 : r->size - 3;
+    m->lim = store && r->pre ? 0 : r->size - 3;  /* stores into code take the slow path */
     m->host = r->host;
     m->wbits = r->wbits[store];
 }
@@ -107,25 +107,8 @@ static void check_watch(core_t *c, uint32_t kind, uint32_t addr, uint32_t size, 
 
 void trace_record(core_t *c, uint32_t kind, uint32_t pc, uint32_t addr, uint32_t size, uint32_t value)
 {
-    if (c->ring_count == c->ring_cap) {
-        if (!c->ring_keep_newest)
-            return;  /* cannot happen: the loop stops before the ring overflows */
-        c->ring_head = (c->ring_head + 1) % c->ring_cap;
-        c->ring_count--;
-        c->ring_dropped++;
-    }
-    trace_entry_t *t = &c->ring[(c->ring_head + c->ring_count) % c->ring_cap];
-    t->cycle = c->a.cycles;
-    t->pc = pc;
-    t->addr = addr;
-    t->value = value;
-    t->size = (uint8_t)size;
-    t->kind = (uint8_t)kind;
-    c->ring_count++;
-    if (!c->ring_keep_newest && c->ring_count == c->ring_cap && !c->pending_stop) {
-        c->pending_stop = STOP_TRACE_FULL;
+    if (ring_put(c, kind, pc, addr, size, value, c->a.cycles))
         c->need_check = 1;
-    }
 }
 
 /* The MMIO handler asked to end the run (core.stop_with): stop after this instruction. */
@@ -174,7 +157,7 @@ int mem_load(core_t *c, uint32_t addr, uint32_t size, uint32_t *out)
         mmio_stop(c, ACC_READ, addr, size, v);
     } else {
         v = host_read(r->host + (addr - r->base), size);
-        fill_cache(c, &c->ld, r, 0);
+        fill_cache(&c->ld, r, 0);
     }
     if (r->wbits[0])
         check_watch(c, ACC_READ, addr, size, v, v, 1);
@@ -214,7 +197,7 @@ int mem_store(core_t *c, uint32_t addr, uint32_t size, uint32_t value)
         memcpy(p, &value, size);
         if (r->pre)
             core_invalidate(c, addr, size);
-        fill_cache(c, &c->st, r, 1);
+        fill_cache(&c->st, r, 1);
         if (r->wbits[1])
             check_watch(c, ACC_WRITE, addr, size, old, value, 1);
     }

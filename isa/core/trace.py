@@ -47,8 +47,8 @@ class TraceRing:
             lib.core_set_trace(self._c, ffi.NULL, 0, 0, 0, 0)
             self._ring = None
             return
-        if fresh:
-            self._ring = np.zeros(capacity, dtype=RECORD)
+        if fresh:  # raw records: drained by memcpy, viewed as RECORD afterwards
+            self._ring = np.zeros(capacity, dtype=np.dtype((np.void, RECORD.itemsize)))
             lib.core_set_trace(self._c, ffi.cast("trace_entry_t *", ffi.from_buffer(self._ring)),
                                capacity, int(memory), int(pcs), int(mode == "keep_newest"))
         else:
@@ -67,8 +67,8 @@ class TraceRing:
         if self._ring is None:
             return np.zeros(0, dtype=RECORD)
         c = self._c
-        head, count = c.ring_head, c.ring_count
-        idx = (head + np.arange(count)) % len(self._ring)
-        out = self._ring[idx].copy()
+        head, count, cap = c.ring_head, c.ring_count, len(self._ring)
+        first = self._ring[head:min(cap, head + count)]
+        out = np.concatenate([first, self._ring[:count - len(first)]])
         c.ring_head, c.ring_count = 0, 0
-        return out
+        return out.view(RECORD)

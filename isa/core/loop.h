@@ -1,0 +1,124 @@
+/* The interpreter loop, included twice by core.c: LOOP_FN with HOOKS 0 (no watchpoints,
+ * no memory trace: nothing but the instructions) and with HOOKS 1 (loads and stores
+ * also test watched granules and append to the trace ring). Breakpoints, budgets and
+ * pc tracing cost nothing in either: they live in patched entries and the boundary check. */
+
+static int LOOP_FN(core_t *c)
+{
+    static void *const labels[OP_COUNT] = {
+        [OP_DECODE] = &&op_decode, [OP_BREAK] = &&op_break, [OP_ILLEGAL] = &&op_illegal,
+        [OP_XNPU] = &&op_xnpu, [OP_END] = &&op_end, INSN_LIST(LABEL)
+    };
+    u32 *const x = c->a.x;
+    u32 pc;
+    insn_t *e;
+    s64 left = 0, mark = 0;
+    const region_t *xr = NULL;   /* the executable region pc is in */
+    insn_t *pre = NULL;
+    u32 xbase = 0, xsize = 0;
+    int skip_bp = 0;
+    insn_t *rearm = NULL;        /* a breakpoint entry stepped over, to re-arm at the boundary */
+    u32 chunk;
+
+    pc = c->a.pc;
+    {
+        region_t *r = core_find_region(c, pc);
+        if (r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
+            skip_bp = 1;
+    }
+    goto boundary;
+
+check:
+    left++;  /* the instruction at pc has not run */
+boundary:
+    if (rearm) {
+        rearm->op = OP_DECODE;  /* decoding re-applies the breakpoint if it is still set */
+        rearm = NULL;
+    }
+    c->a.pc = pc;
+    SYNC();
+    {
+        int r = core_boundary(c, &chunk);
+        if (r) {
+            c->stop.reason = (u32)r;
+            goto out;
+        }
+        if (c->a.pc != pc)  /* an interrupt was taken */
+            skip_bp = 0;
+        pc = c->a.pc;
+        left = chunk - 1;
+        mark = chunk;
+    }
+    /* fall through: dispatch pc, already counted */
+resolve: {
+        u32 o_ = pc - xbase;
+        if (likely(o_ < xsize)) {
+            e = pre + (o_ >> 2);
+            goto *labels[e->op];
+        }
+    }
+fetch_slow: {
+        region_t *r = core_find_region(c, pc);
+        if (unlikely(pc & 3))
+            TRAP(CAUSE_FETCH_MISALIGNED, pc);
+        if (unlikely(!r || !r->pre))
+            TRAP(CAUSE_FETCH_FAULT, pc);
+        xr = r;
+        pre = r->pre;
+        xbase = r->base;
+        xsize = r->size;
+        e = pre + ((pc - xbase) >> 2);
+        goto *labels[e->op];
+    }
+op_end:  /* the sentinel after an executable region: fall off its end */
+    goto fetch_slow;
+op_decode:
+    decode_entry(c, xr, *(a32 *)(xr->host + (pc - xbase)), pc - xbase, e);
+    goto *labels[e->op];
+op_break:
+    if (skip_bp) {
+        /* Resuming from this breakpoint: run the instruction once, re-arm at the next boundary. */
+        skip_bp = 0;
+        decode_entry(c, NULL, *(a32 *)(xr->host + (pc - xbase)), 0, e);
+        rearm = e;
+        FORCE_CHECK();
+        goto *labels[e->op];
+    }
+    left++;
+    c->a.pc = pc;
+    SYNC();
+    c->stop.reason = STOP_BREAKPOINT;
+    goto out;
+op_illegal:
+    TRAP(CAUSE_ILLEGAL, (u32)e->imm);
+op_xnpu: {
+        u32 word = (u32)e->imm;
+        if (!c->cb.xnpu)
+            TRAP(CAUSE_ILLEGAL, word);
+        c->a.pc = pc;
+        SYNC();
+        c->cb_trap = c->cb_stop = 0;
+        if (c->cb.xnpu(c->cb.user, word, pc))
+            ABORT();
+        if (c->cb_trap)
+            TRAP(c->cb_cause, c->cb_tval);
+        if (c->cb_stop) {
+            c->pending_stop = STOP_XNPU;
+            c->stop.insn_pc = pc;
+        }
+        FORCE_CHECK();
+        NEXT();
+    }
+
+#include "exec_alu.h"
+#include "exec_branch.h"
+#include "exec_mem.h"
+#include "exec_muldiv.h"
+#include "exec_system.h"
+
+out:
+    if (rearm)
+        rearm->op = OP_DECODE;
+    c->stop.pc = c->a.pc;
+    return (int)c->stop.reason;
+}
