@@ -98,6 +98,7 @@ class Assembler:
         self.include_depth = 0
         self.macro_counter = 0
         self.statements = 0
+        self.directive_name = ""  # the directive being run (one handler may serve several names)
         self.max_statements = MAX_STATEMENTS
         self.internal = 0
         for name, value in dict(defines).items():

@@ -32,7 +32,8 @@ class Diagnostic:
 
     def __str__(self) -> str:
         loc = self.loc
-        head = f"{loc.file}:{loc.line}:{loc.col}: error: {self.message}"
+        where = f"{loc.file}:{loc.line}:{loc.col}" if loc.line else loc.file
+        head = f"{where}: error: {self.message}"
         lines = [head]
         if loc.source:
             lines.append(loc.source)

@@ -35,6 +35,7 @@ def directive(*names: str) -> Callable[[Handler], Handler]:
 def run_directive(asm: Assembler, stmt: Stmt, name: str, operands: str, offset: int, start: int) -> None:
     handler = DIRECTIVES.get(name)
     if handler is not None:
+        asm.directive_name = name
         handler(asm, stmt, operands, offset)
     elif name in IGNORED or name.startswith(".cfi_"):
         return
@@ -93,7 +94,7 @@ def _section(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
         if kind not in ("progbits", "nobits", "note"):
             raise LineError(f"unknown section type '{args[2][1]}' (@progbits or @nobits)", args[2][0])
         nobits = kind == "nobits"
-    if stmt.text.lstrip().lower().startswith(".pushsection"):
+    if asm.directive_name == ".pushsection":
         asm.section_stack.append(asm.section.name)
     asm.previous = asm.section
     asm.switch_section(name, flags, nobits)
@@ -118,7 +119,7 @@ def _previous(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
 @directive(".globl", ".global", ".local", ".weak")
 def _binding(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
     binding = {"globl": "global", "global": "global", "local": "local", "weak": "weak"}
-    kind = binding[stmt.text.split()[0].lower().lstrip(".")] if stmt.text.split() else "global"
+    kind = binding[asm.directive_name.lstrip(".")]
     args = _args(operands, offset)
     if not args:
         raise LineError("expected a symbol name", offset)
@@ -151,7 +152,7 @@ def _equ(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
     if len(args) != 2:
         raise LineError(f"expected: NAME, expression (got {len(args)} operands)", offset)
     name = _symbol(args[0][1], args[0][0])
-    redefine = not stmt.text.lstrip().lower().startswith(".equiv")
+    redefine = asm.directive_name != ".equiv"
     asm.assign(stmt, name, args[1][1], args[1][0], redefine)
 
 
@@ -359,7 +360,7 @@ def _rept(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
 
 @directive(".endm", ".endr", ".exitm")
 def _stray_end(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
-    word = stmt.text.split()[0].lower()
+    word = asm.directive_name
     opener = {".endm": ".macro", ".endr": ".rept", ".exitm": ".macro"}[word]
     raise LineError(f"{word} without {opener}")
 

@@ -68,6 +68,8 @@ class Linker:
         self._evaluating.add(name)
         try:
             return self.value(sym.expr)
+        except LineError as exc:  # point at this use, not into the symbol's own definition
+            raise LineError(exc.message, pos) from None
         finally:
             self._evaluating.discard(name)
 

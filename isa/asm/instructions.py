@@ -7,6 +7,7 @@ are expanded here exactly as GNU as expands them (without relaxation).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 
@@ -92,10 +93,19 @@ def _call(tail: bool) -> Callable[[Assembler, Stmt, Args, int], bool]:
     return handler
 
 
+def _reject_bad_base(arg: tuple[int, str]) -> None:
+    """`4(q1)` is a memory operand with a bad register, not a symbol to load from."""
+    at, text = arg
+    m = re.search(r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$", text)
+    if m and not text.startswith("%") and not text[:m.start()].rstrip().endswith(("+", "-", "*", "/")):
+        register(m.group(1), at + m.start(1))
+
+
 def _load(mnemonic: str) -> Callable[[Assembler, Stmt, Args, int], bool]:
     def handler(asm: Assembler, stmt: Stmt, args: Args, start: int) -> bool:
         if len(args) != 2 or split_memory(args[1][1]) is not None:
             return False
+        _reject_bad_base(args[1])
         rd = register(args[0][1], args[0][0])
         target = asm.expr(stmt, args[1][1], args[1][0])
         _pcrel_pair(asm, stmt, start, target, rd, _row(mnemonic), {"rd": rd, "rs1": rd})
@@ -107,6 +117,7 @@ def _store(mnemonic: str) -> Callable[[Assembler, Stmt, Args, int], bool]:
     def handler(asm: Assembler, stmt: Stmt, args: Args, start: int) -> bool:
         if len(args) != 3:
             return False
+        _reject_bad_base(args[1])
         rs = register(args[0][1], args[0][0])
         tmp = register(args[2][1], args[2][0])
         target = asm.expr(stmt, args[1][1], args[1][0])

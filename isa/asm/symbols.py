@@ -30,7 +30,8 @@ def build_symbols(asm: Assembler, linker: Linker) -> list[Symbol]:
         try:
             value = linker.symbol_value(name, 0)
         except LineError as exc:
-            asm.diag.error(sym.loc, exc.message)
+            if all(d.message != exc.message for d in asm.diag.items):
+                asm.diag.error(sym.loc, exc.message)
             continue
         section = sym.value.section if sym.value is not None else None
         size = 0
