@@ -64,17 +64,12 @@ class SymbolIndex:
         return tuple(s.name for s in self._labels[lo:hi])
 
     def describe(self, addr: int) -> str | None:
-        """`name` or `name+0xN` for the symbol at or before `addr`, preferring one that contains it."""
-        for sym in self._labels:
-            if sym.size and sym.kind != "notype" and sym.value <= addr < sym.value + sym.size:
-                best = sym
-                break
-        else:
-            i = bisect.bisect_right(self._addrs, addr)
-            if i == 0:
-                return None
-            # past every sized symbol: the nearest name before it, as objdump shows it
-            best = self._labels[bisect.bisect_left(self._addrs, self._addrs[i - 1])]
+        """`name` or `name+0xN` for the nearest symbol at or before `addr` (objdump's rule:
+        the nearest label wins over a function that contains it)."""
+        i = bisect.bisect_right(self._addrs, addr)
+        if i == 0:
+            return None
+        best = self._labels[bisect.bisect_left(self._addrs, self._addrs[i - 1])]
         offset = addr - best.value
         return best.name if offset == 0 else f"{best.name}+0x{offset:x}"
 
