@@ -143,7 +143,7 @@ class Device:
         self.races: list[Race] = []
         self.errors: list[DeviceError] = []
         self._pending_reset = False
-        self._accounted = (self.clock.now, dict(self.pipes.busy_ticks))
+        self._accounted = (self.clock.now, self.pipes.busy_at(self.clock.now))
         self.irq.reset()
         publish(self)
 
@@ -399,10 +399,11 @@ class Device:
         now = self.now
         if now <= t_prev:
             return
-        busy = {p: self.pipes.busy_ticks[p] - busy_prev.get(p, 0) for p in self.pipes.names}
+        busy_now = self.pipes.busy_at(now)
+        busy = {p: busy_now[p] - busy_prev.get(p, 0) for p in self.pipes.names}
         running = self.halted is None and not self.asleep and self.wait is None
         busy["s"] = now - t_prev if running else 0
-        self._accounted = (now, dict(self.pipes.busy_ticks))
+        self._accounted = (now, busy_now)
         if self.thermal.update(now - t_prev, busy):
             self.irq.raise_host("thermal")
         publish(self)

@@ -96,6 +96,18 @@ class Pipes:
                 best = (cur[2], self.order[name], name)
         return None if best is None else (best[0], best[2])
 
+    def busy_at(self, tick: int) -> dict[str, int]:
+        """Busy ticks per pipe up to `tick`, counting the running operation's elapsed part.
+
+        Differences between two calls give the busy time in between, however long the
+        operations are (the thermal model needs this, not lumps at completion).
+        """
+        out = dict(self.busy_ticks)
+        for name, cur in self.current.items():
+            if cur is not None:
+                out[name] += max(0, min(tick, cur[2]) - cur[1])
+        return out
+
     def stuck(self) -> bool:
         """Nothing is running but something is queued: every such pipe waits on a flag."""
         return self.next_completion() is None and not self.drained()

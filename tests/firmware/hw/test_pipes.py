@@ -44,7 +44,8 @@ class Rig:
     def sync(self, kind: str, src: str, dst: str, ev: int = 0) -> Entry:
         pipe = src if kind == "set" else dst
         key = "npu_setflag" if kind == "set" else "npu_waitflag"
-        return self._issue(Entry(self.seq, pipe, key, 4 * self.seq, self.clock.now, kind, flag=(src, dst, ev)))
+        return self._issue(Entry(self.seq, pipe, key, 4 * self.seq, self.clock.now, kind,
+                                 flag=(src, dst, ev)))
 
     def _issue(self, entry: Entry) -> Entry:
         self.seq += 1
