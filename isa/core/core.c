@@ -100,15 +100,22 @@ static u32 fetch_word(core_t *c, u32 pc)
     return r && r->host ? *(a32 *)(r->host + (pc - r->base)) : 0;
 }
 
-/* Execute a CSR instruction's access; returns 0, or -1 when it is illegal. */
+/* Execute a CSR instruction's access; returns 0, or -1 when it is illegal. The counters
+ * read as before this instruction retires; a write to one replaces this instruction's
+ * own increment, so the next read returns exactly the value written. */
 static int csr_rmw(core_t *c, u32 num, int op, u32 src, int do_write, u32 *old)
 {
-    if (core_csr_read(c, num, old))
-        return -1;
-    if (!do_write)
-        return 0;
-    u32 v = op == 0 ? src : op == 1 ? (*old | src) : (*old & ~src);
-    return core_csr_write(c, num, v);
+    c->a.instret--;
+    c->a.cycles--;
+    int r = core_csr_read(c, num, old);
+    if (!r && do_write)
+        r = core_csr_write(c, num, op == 0 ? src : op == 1 ? (*old | src) : (*old & ~src));
+    int wrote = !r && do_write;
+    if (!(wrote && (num == CSR_minstret || num == CSR_minstreth)))
+        c->a.instret++;
+    if (!(wrote && (num == CSR_mcycle || num == CSR_mcycleh)))
+        c->a.cycles++;
+    return r;
 }
 
 #define LABEL(key, match, mask) [OP_##key] = &&exec_##key,

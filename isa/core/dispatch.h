@@ -259,5 +259,7 @@ static inline int decode_fill(uint32_t w, insn_t *e)
     X(mimpid, 0xf13, 0) \
     X(mhartid, 0xf14, 0) \
 
+#define CSR_ENUM(name, number, writable) CSR_##name = number,
+enum csr_num { CSR_LIST(CSR_ENUM) };
 
 #endif

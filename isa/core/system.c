@@ -8,8 +8,6 @@
 #define CHUNK 4096u  /* longest run between boundary checks: bounds request_stop() latency */
 #define MISA_RV32IM ((1u << 30) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')))
 
-#define CSR_NUM(name, num, writable) CSR_##name = num,
-enum { CSR_LIST(CSR_NUM) CSR_NONE = -1 };
 
 int core_csr_read(core_t *c, uint32_t num, uint32_t *value)
 {

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from isa.asm import assemble
-from isa.core import Core, StopReason
+from isa.core import Core, Stop, StopReason
+from isa.memmap import region
+
+DTCM = region("dtcm").base
+STACK_TOP = region("dtcm").end
 
 
 def load(core: Core, source: str) -> dict[str, int]:
@@ -16,10 +20,25 @@ def load(core: Core, source: str) -> dict[str, int]:
     return {s.name: s.value for s in image.symbols}
 
 
-def run_to_ecall(core: Core, max_insns: int = 1_000_000) -> int:
-    """Run with ecall as the end of the program; returns the instruction count."""
-    core.stop_on_ecall = True
-    before = core.instret
-    stop = core.run(max_insns=max_insns)
-    assert stop.reason == StopReason.ECALL, stop
-    return core.instret - before
+def run_to(core: Core, symbols: dict[str, int], label: str = "done", max_insns: int = 1_000_000) -> Stop:
+    """Run until the breakpoint at `label` (the test fails on any other stop)."""
+    bp = core.add_breakpoint(symbols[label])
+    try:
+        stop = core.run(max_insns=max_insns)
+    finally:
+        core.remove_breakpoint(bp)
+    assert stop.reason == StopReason.BREAKPOINT and stop.pc == symbols[label], stop
+    return stop
+
+
+def word(core: Core, addr: int) -> int:
+    return int.from_bytes(core.read_mem(addr, 4), "little")
+
+
+def words(core: Core, addr: int, n: int) -> list[int]:
+    data = core.read_mem(addr, 4 * n)
+    return [int.from_bytes(data[i:i + 4], "little") for i in range(0, 4 * n, 4)]
+
+
+def signed(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
