@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 from isa.registers import register_table
@@ -58,12 +59,14 @@ def _capstone() -> Any:
             _CS = False
             return None
         _CS = capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32)
-        _CS.detail = True  # needed for insn_name(), the real instruction behind an alias
     return _CS or None
 
 
+@lru_cache(maxsize=1 << 14)  # firmware repeats words a lot; capstone is the costly part of a line
 def capstone_reading(word: int) -> tuple[str, str] | None:
-    """(instruction name, capstone's text) for a standard word, or None when capstone rejects it."""
+    """(instruction name, capstone's text) for a standard word, or None when capstone rejects it.
+
+    The name is `insn_name()`, the real instruction behind the alias capstone prints."""
     md = _capstone()
     if md is None:
         return None
@@ -102,16 +105,40 @@ def _operand(f: Field, value: int, addr: int, symbolize: Symbolizer | None) -> t
     return text, text, None
 
 
+@cache
+def _template(row: Instruction) -> tuple[str | Field, ...]:
+    """The row's syntax split into punctuation and the fields written there (once per row)."""
+    return _split(row.syntax, instruction_set().fields)
+
+
+def _split(syntax: str, fields: dict[str, Field]) -> tuple[str | Field, ...]:
+    out: list[str | Field] = []
+    pos = 0
+    for m in _NAME.finditer(syntax):
+        if m.start() > pos:
+            out.append(syntax[pos:m.start()])
+        out.append(fields[m.group(0)])
+        pos = m.end()
+    if pos < len(syntax):
+        out.append(syntax[pos:])
+    return tuple(out)
+
+
 def _operands(row: Instruction, word: int, addr: int, symbolize: Symbolizer | None
               ) -> tuple[str, str, int | None]:
-    iset = instruction_set()
-    values = iset.operand_values(row, word)
-    parts: dict[str, tuple[str, str, int | None]] = {
-        name: _operand(iset.fields[name], values[name], addr, symbolize) for name in row.operands}
-    text = _NAME.sub(lambda m: parts[m.group(0)][0], row.syntax)
-    source = _NAME.sub(lambda m: parts[m.group(0)][1], row.syntax)
-    target = next((p[2] for p in parts.values() if p[2] is not None), None)
-    return text, source, target
+    text: list[str] = []
+    source: list[str] = []
+    target = None
+    for piece in _template(row):
+        if isinstance(piece, str):
+            text.append(piece)
+            source.append(piece)
+            continue
+        shown, written, aim = _operand(piece, piece.extract(word), addr, symbolize)
+        text.append(shown)
+        source.append(written)
+        target = aim if aim is not None else target
+    return "".join(text), "".join(source), target
 
 
 def _empty_fence_set(row: Instruction, word: int) -> bool:
