@@ -82,9 +82,13 @@ def sequences(rows: Sequence[LineRow]) -> list[list[LineRow]]:
     return runs
 
 
-def _file_table(rows: Sequence[LineRow]) -> list[str]:
-    """Files in order of first appearance in the image (the main file first)."""
-    return list(dict.fromkeys(r.file for r in rows))
+def _file_table(rows: Sequence[LineRow], main: str | None) -> list[str]:
+    """The main file first (it names the compile unit), then the others by first appearance."""
+    files = list(dict.fromkeys(r.file for r in rows))
+    if main in files:
+        files.remove(main)
+        files.insert(0, main)
+    return files
 
 
 def _line_program(runs: list[list[LineRow]], files: list[str]) -> bytes:
@@ -161,12 +165,15 @@ def debug_aranges(runs: list[list[LineRow]]) -> bytes:
     return struct.pack("<I", len(body)) + bytes(body)
 
 
-def build_dwarf(rows: Sequence[LineRow], comp_dir: str) -> DwarfSections | None:
-    """The DWARF sections for `rows`, or None when the image has no line rows."""
+def build_dwarf(rows: Sequence[LineRow], comp_dir: str, main: str | None = None) -> DwarfSections | None:
+    """The DWARF sections for `rows`, or None when the image has no line rows.
+
+    `main` is the primary source file (the compile unit's name); without it, the
+    file of the first row in address order."""
     if not rows:
         return None
     runs = sequences(rows)
-    files = _file_table(rows)
+    files = _file_table(runs[0] + [r for run in runs[1:] for r in run], main)
     low = runs[0][0].addr
     high = max(run[-1].addr for run in runs) + INSN_SIZE
     return DwarfSections((

@@ -118,6 +118,14 @@ def _symtab(symbols: list[Symbol], shndx: dict[str, int], strtab: _StrTab) -> tu
     return bytes(out), first_global
 
 
+def _main_file(image: ObjectImage) -> str | None:
+    """The primary source: the STT_FILE symbol when there is one, else the file holding the entry."""
+    named = next((s.name for s in image.symbols if s.kind == "file"), None)
+    if named is not None:
+        return named
+    return next((row.file for row in image.lines if row.addr == image.entry), None)
+
+
 def write_elf(image: ObjectImage) -> bytes:
     """The ELF file for `image` (deterministic: the same image gives the same bytes)."""
     groups = _group(image.sections)
@@ -154,7 +162,7 @@ def write_elf(image: ObjectImage) -> bytes:
     if image.manifest is not None:
         digest = manifest.segment_digest(segments)
         extra(manifest.NOTE_SECTION, SHT_NOTE, manifest.encode_note(image.manifest, digest), 4)
-    dwarf = dwarfline.build_dwarf(image.lines, image.comp_dir)
+    dwarf = dwarfline.build_dwarf(image.lines, image.comp_dir, _main_file(image))
     for name, data in dwarf.sections if dwarf else ():
         extra(name, SHT_PROGBITS, data)
     strtab = _StrTab()

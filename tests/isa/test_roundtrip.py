@@ -148,6 +148,8 @@ def test_multi_file_program_reads_back_and_round_trips(program_dir: Path) -> Non
                          (12, "main.S", 7)]
     assert program.addresses_for("main.S", 13) == [program.address_of("main_loop") + 8]
     assert program.line_for(program.address_of("done")).line == 20
+    unit = next(elf.get_dwarf_info().iter_CUs()).get_top_DIE()
+    assert unit.attributes["DW_AT_name"].value == b"main.S"  # the file holding the entry point
     # every instruction has a row, and the rows sit on instruction boundaries
     assert [r.addr for r in program.lines][-1] == text["sh_size"] - 4
     listing = disassemble(text.data(), text["sh_addr"], program.symbols, program.lines)
