@@ -302,7 +302,7 @@ class Device:
             self._account()
 
     def _stopped(self, stop: DeviceStop) -> DeviceStop:
-        self._account()
+        self._account(force=True)
         if stop.reason == "core":
             for hook in self.on_stop:
                 hook(stop=stop)
@@ -393,11 +393,11 @@ class Device:
         elif name.startswith("inject:"):
             self._triggered(self.injector.trigger_tick(name, self.now))
 
-    def _account(self) -> None:
-        """Feed the thermal model with the activity since the last call."""
+    def _account(self, force: bool = False) -> None:
+        """Feed the thermal model with the activity since the last update (at most every few µs)."""
         t_prev, busy_prev = self._accounted
         now = self.now
-        if now <= t_prev:
+        if now <= t_prev or (not force and now - t_prev < self.config.thermal_update_ticks):
             return
         busy_now = self.pipes.busy_at(now)
         busy = {p: busy_now[p] - busy_prev.get(p, 0) for p in self.pipes.names}
