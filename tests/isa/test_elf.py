@@ -262,3 +262,14 @@ def test_objdump_decoded_lines_agree(tmp_path, elf_bytes: bytes) -> None:
         if len(parts) >= 3 and parts[0].endswith((".S", ".inc")) and parts[1].isdigit():
             rows.append((int(parts[2], 16), parts[0], int(parts[1])))
     assert rows == [(r.addr, r.file, r.line) for r in sample_image().lines]
+
+
+def test_writer_refuses_inconsistent_images() -> None:
+    image = sample_image()
+    image.sections[1].addr = 0x20  # .rodata now overlaps .text
+    with pytest.raises(ElfError, match=r"^sections \.text and \.rodata overlap at 0x00000020$"):
+        write_elf(image)
+    image = sample_image()
+    image.symbols.append(Symbol("ghost", 0, 0, "notype", "local", ".nowhere"))
+    with pytest.raises(ElfError, match=r"^symbol ghost names section \.nowhere, which the image lacks$"):
+        write_elf(image)
