@@ -2,9 +2,9 @@
 
 Why the split is as it is:
 - The table decides what is valid, because it is what the core executes.
-  Capstone accepts words the core rejects (fence modes other than 0, fence.tso,
-  compressed and float encodings), so a capstone reading alone could show an
-  instruction the core would trap on.
+  Capstone accepts words the core rejects (fence.tso, the F and A extensions,
+  sfence.vma), so a capstone reading alone could show an instruction the core
+  would trap on.
 - The text comes from the table row, in objdump's syntax (`addi a0,a0,1`,
   `lw a0,8(sp)`, absolute targets), with the table's `both` aliases as the
   alias list. Capstone's own text differs from objdump's and from what the

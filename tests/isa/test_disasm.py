@@ -207,3 +207,9 @@ def test_agrees_with_objdump_on_every_standard_form(tmp_path) -> None:
                    and not _known_difference(ours[a], theirs[a])}
     assert unexplained == {}
     assert len(same) > len(ours) // 2
+
+
+@pytest.mark.parametrize("word", [0x00052007, 0x00B57553, 0x0005202F, 0x12000073])
+def test_words_capstone_knows_but_the_core_does_not_are_data(word: int) -> None:
+    """flw, fadd.s, amoadd.w, sfence.vma: capstone decodes them, the core traps on them."""
+    assert _one(word)[0] == f".word 0x{word:08x}"
