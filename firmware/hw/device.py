@@ -25,16 +25,15 @@ from firmware.hw.config import DeviceConfig, device_config, mhz_of, ticks_per_cy
 from firmware.hw.hazards import HazardTracker, Race
 from firmware.hw.inject import Injection, Injector
 from firmware.hw.interrupts import DeviceError, Interrupts
-from firmware.hw.pipes import Entry, Flag, Pipes, PlanLike, flag_name
+from firmware.hw.pipes import PipeFront, Pipes, Wait
 from firmware.hw.regfile import RegisterFile
 from firmware.hw.regmap import regmap
 from firmware.hw.thermal import Thermal, attach_thermal, publish
-from firmware.hw.timeline import Span, Timeline
+from firmware.hw.timeline import Timeline
 from firmware.hw.timer import MachineTimer, attach_timer
-from firmware.hw.units.faults import DeviceFault
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.watchdog import Watchdog, attach_watchdog
-from firmware.hw.xnpu import ILLEGAL_INSTRUCTION, XnpuHandler
+from firmware.hw.xnpu import XnpuHandler
 from isa.core import Core, Snapshot, Stop, StopReason
 from isa.errors import NpuError
 from isa.spec import instruction_set
@@ -54,17 +53,6 @@ class DeviceStop:
     def __str__(self) -> str:
         extra = f" ({self.core})" if self.core is not None else ""
         return f"{self.reason} at tick {self.tick}{extra}"
-
-
-@dataclass(frozen=True)
-class Wait:
-    """The core is blocked: at a barrier, or issuing into a full pipe queue."""
-
-    kind: str  # "barrier" or "issue"
-    pc: int
-    since: int
-    pipe: str | None = None  # barrier: the pipe, None for all
-    entry: Entry | None = None  # issue: the entry waiting for room
 
 
 Hook = Callable[..., None]
@@ -92,7 +80,6 @@ class Device:
         iset = instruction_set()
         names = [p.name for _, p in sorted(iset.pipes.items()) if p.name not in ("s", "all")]
         self.pipes = Pipes(names, self.clock, cfg.pipe_depth)
-        self.pipes.on_retire.append(self._retire)
         self.hazards = HazardTracker(names)
         self.timeline = Timeline(cfg.timeline_capacity)
         self.thermal = Thermal(cfg)
@@ -107,12 +94,12 @@ class Device:
         self.on_error: list[Hook] = []  # error=
         self.on_race: list[Hook] = []  # race=
         self.irq = Interrupts(self)
-        self.xnpu = XnpuHandler(self, iset)
+        self.front = PipeFront(self)
+        self.xnpu = XnpuHandler(self.front, iset)
         self.bars = Bars(self)
         attach_timer(self)
         attach_watchdog(self)
         attach_thermal(self)
-        self._attach_pipe_registers()
         self.core.xnpu = self.xnpu
         self.core.mmio = MmioPort(self)
         self._in_slice = False
@@ -225,35 +212,6 @@ class Device:
     def cause_value(self, cause: str) -> int:
         return self.regs.map.encode("dma.err_cause", cause=cause)
 
-    def _attach_pipe_registers(self) -> None:
-        """dma.status and the perf block, computed from the pipes when read."""
-        status = self.regs.map.register("dma.status")
-        busy_bits = {f.name: f.mask for f in status.fields}
-
-        def dma_status(side: str, origin: Any) -> None:
-            self.pipes.advance(self.sync())
-            value = sum(bit for pipe, bit in busy_bits.items() if not self.pipes.drained(pipe))
-            self.regs.poke("dma.status", value)
-
-        def cycles(side: str, origin: Any) -> None:
-            c = self.core.cycles
-            self.regs.poke("perf.cycle_lo", c & 0xFFFFFFFF)
-            self.regs.poke("perf.cycle_hi", (c >> 32) & 0xFFFFFFFF)
-
-        def clear(value: int, side: str, origin: Any) -> None:
-            if value & 1:
-                for reg in self.regs.map.block("perf").registers:
-                    if reg.path != "perf.clear":
-                        self.reg_set(reg.path, 0)
-
-        self.on_reg_read("dma.status", dma_status)
-        self.on_reg_read("perf.cycle_lo", cycles)
-        self.on_reg_write("perf.clear", clear)
-
-    def _count_busy(self, entry: Entry) -> None:
-        path = f"perf.busy_{entry.pipe}"
-        self.reg_set(path, (self.regs.peek(path) + entry.plan.cycles) & 0xFFFFFFFF)
-
     # ------------------------------------------------------------ running
 
     def advance(self, ticks: int) -> DeviceStop:
@@ -275,10 +233,12 @@ class Device:
             return self._run(nxt if nxt is not None else self.now, None)
         self._begin_slice(FOREVER)
         try:
-            self.core.step()
+            stop = self._core_stop(self.core.step())
         finally:
             self._end_slice()
         self._process_due()
+        if stop is not None and stop.reason != StopReason.STEP:
+            return self._stopped(DeviceStop("core", self.now, stop))
         return DeviceStop("step", self.now)
 
     def _run(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
@@ -343,6 +303,10 @@ class Device:
             stop = self.core.run(until_cycle=self._c0 + budget)
         finally:
             self._end_slice()
+        return self._core_stop(stop)
+
+    def _core_stop(self, stop: Stop) -> Stop | None:
+        """Handle the device's own reasons for the core to stop; return the others."""
         if stop.reason in _INTERNAL:
             return None
         if stop.reason == StopReason.WFI:
@@ -383,7 +347,7 @@ class Device:
             self._on_event(name)
         if self._pending_reset:
             self.reset()
-        self._update_wait()
+        self.front.update_wait()
 
     def _on_event(self, name: str) -> None:
         if name == "timer":
@@ -407,104 +371,6 @@ class Device:
         if self.thermal.update(now - t_prev, busy):
             self.irq.raise_host("thermal")
         publish(self)
-
-    # ------------------------------------------------------------ Xnpu issue (called by xnpu.py)
-
-    def xnpu_event(self, core: Any, word: int, pc: int, key: str) -> bool:
-        """Every Xnpu issue: events and injections; False when an injected trap replaces it."""
-        self.sync()
-        self.event("xnpu")
-        if key == "npu_dma":
-            self.event("dma")
-        if self.injector.take("trap", self.now):
-            core.raise_trap(ILLEGAL_INSTRUCTION, word)
-            return False
-        if key == "npu_dma" and self.injector.take("dma_error", self.now):
-            self.unit_fault(DeviceFault("injected", None, "injected DMA error"), pc, key)
-            return False
-        return True
-
-    def _new_entry(self, pipe: str, key: str, pc: int, kind: str, plan: PlanLike | None = None,
-                   flag: Flag | None = None) -> Entry:
-        self._seq = getattr(self, "_seq", 0) + 1
-        return Entry(self._seq, pipe, key, pc, self.now, kind, plan, flag)
-
-    def issue_op(self, pipe: str, key: str, pc: int, plan: PlanLike) -> None:
-        entry = self._new_entry(pipe, key, pc, "op", plan)
-        self._races(self.hazards.issue_op(entry, plan.reads, plan.writes))
-        self._enqueue(entry)
-
-    def issue_sync(self, kind: str, key: str, pc: int, flag: Flag) -> None:
-        pipe = flag[0] if kind == "set" else flag[1]
-        entry = self._new_entry(pipe, key, pc, kind, flag=flag)
-        if kind == "set":
-            self._races(self.hazards.issue_set(entry))
-        else:
-            self.hazards.issue_wait(entry)
-        self._enqueue(entry)
-
-    def _enqueue(self, entry: Entry) -> None:
-        for hook in self.on_issue:
-            hook(entry=entry)
-        self.pipes.advance(self.now)
-        if self.pipes.has_room(entry.pipe):
-            self.pipes.issue(entry)
-        else:
-            self.wait = Wait("issue", entry.pc, self.now, entry=entry)
-        self.after_callback()
-
-    def barrier(self, pipe: str | None, pc: int) -> None:
-        self.pipes.advance(self.sync())
-        if not self.pipes.drained(pipe):
-            self.wait = Wait("barrier", pc, self.now, pipe=pipe)
-            self.after_callback()
-
-    def _update_wait(self) -> None:
-        w = self.wait
-        if w is None or self.halted is not None:
-            return
-        done = self.pipes.drained(w.pipe) if w.kind == "barrier" else self.pipes.has_room(w.entry.pipe)
-        if done:
-            self.wait = None
-            self.core.add_stall(self.clock.ticks_to_cycles(self.now - w.since))
-            if w.entry is not None:
-                self.pipes.issue(w.entry)
-        elif self.pipes.next_completion() is None:
-            self._deadlock(w)
-
-    def _deadlock(self, w: Wait) -> None:
-        held = "; ".join(f"{p} waits for {flag_name(f)}" for p, f in sorted(self.pipes.waiting().items()))
-        what = f"barrier {w.pipe or 'all'}" if w.kind == "barrier" else f"issue to full pipe {w.entry.pipe}"
-        self.irq.device_error("deadlock", None, w.pc, f"deadlock: the core waits at {what} "
-                              f"(pc 0x{w.pc:08x}) and no pipe can move: {held}")
-        self.halt("deadlock", "fault")
-
-    def _retire(self, entry: Entry, start: int, end: int) -> None:
-        if entry.plan is not None:
-            try:
-                entry.plan.execute()
-            except DeviceFault as fault:
-                self.irq.device_error(fault.cause, fault.addr, entry.pc, str(fault))
-            self.hazards.complete(entry)
-            self._count_busy(entry)
-        self.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end))
-        for hook in self.on_complete:
-            hook(entry=entry, start=start, end=end)
-
-    def _races(self, races: list[Race]) -> None:
-        for race in races:
-            self.races.append(race)
-            for hook in self.on_race:
-                hook(race=race)
-            if self.strict_races:
-                self.irq.device_error("race", race.lo, race.second.pc, str(race))
-
-    def unit_fault(self, fault: DeviceFault, pc: int, key: str) -> None:
-        """An Xnpu instruction faulted at issue: cfg status/fault_pc, error registers, host IRQ."""
-        self.cfgregs.set("status", self.cause_value(fault.cause))
-        self.cfgregs.set("fault_pc", pc)
-        self.irq.device_error(fault.cause, fault.addr, pc, f"{key.replace('_', '.', 1)}: {fault}")
-        self.after_callback()
 
     # ------------------------------------------------------------ watchdog, events, injection
 
@@ -548,7 +414,7 @@ class Device:
             "timeline": self.timeline.state(), "thermal": self.thermal.state(),
             "watchdog": self.watchdog.state(), "timer": self.timer.cmp, "injector": self.injector.state(),
             "run": (self.halted, self.asleep, self.hung, self.wait, list(self.races), list(self.errors),
-                    self._accounted, getattr(self, "_seq", 0)),
+                    self._accounted, self.front.seq),
             "irq": self.irq.state(),
         }
 
@@ -565,7 +431,7 @@ class Device:
         self.timer.cmp = snap["timer"]
         self.injector.load_state(snap["injector"])
         (self.halted, self.asleep, self.hung, self.wait, races, errors, self._accounted,
-         self._seq) = snap["run"]
+         self.front.seq) = snap["run"]
         self.races, self.errors = list(races), list(errors)
         self.irq.load_state(snap["irq"])
 

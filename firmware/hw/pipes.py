@@ -5,9 +5,10 @@ An operation occupies its pipe for `plan.cycles` cycles of the current clock and
 retires at its modeled completion tick; `setflag` retires the moment its pipe
 reaches it and sets the flag; `waitflag` holds its pipe until the flag is set and
 then clears it (flags are single bits, as the table says). Completions are processed
-in (tick, pipe order) so that a run is the same every time. This module only keeps
-time and order: the device's retire callbacks execute the plans, release hazards and
-record the timeline.
+in (tick, pipe order) so that a run is the same every time. `Pipes` only keeps time
+and order; `PipeFront` is the core's side: it issues entries (checking hazards), makes
+the core wait at a barrier or a full queue, reports a deadlock when nothing can move,
+and retires work (executing plans, counting busy cycles, recording the timeline).
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from firmware.hw.clock import Clock
+from firmware.hw.timeline import Span
+from firmware.hw.units.faults import DeviceFault
+
+if TYPE_CHECKING:
+    from firmware.hw.device import Device
+    from firmware.hw.hazards import Race
+
+ILLEGAL_INSTRUCTION = 2  # mcause of an illegal instruction
 
 Flag = tuple[str, str, int]  # (source pipe, destination pipe, event id)
 
@@ -203,3 +212,164 @@ class Pipes:
         self.busy_ticks = dict(busy_ticks)
         self.busy_cycles = dict(busy_cycles)
         self.completed = dict(completed)
+
+
+# ---------------------------------------------------------------- the core's side of the pipes
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The core is blocked: at a barrier, or issuing into a full pipe queue."""
+
+    kind: str  # "barrier" or "issue"
+    pc: int
+    since: int
+    pipe: str | None = None  # barrier: the pipe, None for all
+    entry: Entry | None = None  # issue: the entry waiting for room
+
+
+class PipeFront:
+    """Issue from the core into the pipes: entries, hazards, stalls, deadlock, retirement.
+
+    It is the `XnpuHost` the Xnpu handler talks to. The core's wait (barrier or full
+    queue) is `device.wait`; the device's run loop calls `update_wait` whenever time
+    moves, which releases it, or reports a deadlock when nothing can move any more.
+    """
+
+    def __init__(self, dev: Device) -> None:
+        self.dev = dev
+        self.memory = dev.memory
+        self.cfgregs = dev.cfgregs
+        self.seq = 0
+        dev.pipes.on_retire.append(self.retire)
+        self._attach_registers()
+
+    def xnpu_event(self, core: Any, word: int, pc: int, key: str) -> bool:
+        """Every Xnpu issue: events and injections; False when an injected fault replaces it."""
+        dev = self.dev
+        dev.sync()
+        dev.event("xnpu")
+        if key == "npu_dma":
+            dev.event("dma")
+        if dev.injector.take("trap", dev.now):
+            core.raise_trap(ILLEGAL_INSTRUCTION, word)
+            return False
+        if key == "npu_dma" and dev.injector.take("dma_error", dev.now):
+            self.unit_fault(DeviceFault("injected", None, "injected DMA error"), pc, key)
+            return False
+        return True
+
+    def _entry(self, pipe: str, key: str, pc: int, kind: str, plan: PlanLike | None = None,
+               flag: Flag | None = None) -> Entry:
+        self.seq += 1
+        return Entry(self.seq, pipe, key, pc, self.dev.now, kind, plan, flag)
+
+    def issue_op(self, pipe: str, key: str, pc: int, plan: PlanLike) -> None:
+        entry = self._entry(pipe, key, pc, "op", plan)
+        self._races(self.dev.hazards.issue_op(entry, plan.reads, plan.writes))
+        self._enqueue(entry)
+
+    def issue_sync(self, kind: str, key: str, pc: int, flag: Flag) -> None:
+        entry = self._entry(flag[0] if kind == "set" else flag[1], key, pc, kind, flag=flag)
+        if kind == "set":
+            self._races(self.dev.hazards.issue_set(entry))
+        else:
+            self.dev.hazards.issue_wait(entry)
+        self._enqueue(entry)
+
+    def _enqueue(self, entry: Entry) -> None:
+        dev = self.dev
+        for hook in dev.on_issue:
+            hook(entry=entry)
+        dev.pipes.advance(dev.now)
+        if dev.pipes.has_room(entry.pipe):
+            dev.pipes.issue(entry)
+        else:
+            dev.wait = Wait("issue", entry.pc, dev.now, entry=entry)
+        dev.after_callback()
+
+    def barrier(self, pipe: str | None, pc: int) -> None:
+        dev = self.dev
+        dev.pipes.advance(dev.sync())
+        if not dev.pipes.drained(pipe):
+            dev.wait = Wait("barrier", pc, dev.now, pipe=pipe)
+            dev.after_callback()
+
+    def update_wait(self) -> None:
+        """Release the waiting core when its condition holds; a deadlock when it never can."""
+        dev = self.dev
+        w = dev.wait
+        if w is None or dev.halted is not None:
+            return
+        done = dev.pipes.drained(w.pipe) if w.entry is None else dev.pipes.has_room(w.entry.pipe)
+        if done:
+            dev.wait = None
+            dev.core.add_stall(dev.clock.ticks_to_cycles(dev.now - w.since))
+            if w.entry is not None:
+                dev.pipes.issue(w.entry)
+        elif dev.pipes.next_completion() is None:
+            self._deadlock(w)
+
+    def _deadlock(self, w: Wait) -> None:
+        dev = self.dev
+        held = "; ".join(f"{p} waits for {flag_name(f)}" for p, f in sorted(dev.pipes.waiting().items()))
+        what = f"barrier {w.pipe or 'all'}" if w.entry is None else f"issue to full pipe {w.entry.pipe}"
+        dev.irq.device_error("deadlock", None, w.pc, f"deadlock: the core waits at {what} "
+                             f"(pc 0x{w.pc:08x}) and no pipe can move: {held}")
+        dev.halt("deadlock", "fault")
+
+    def retire(self, entry: Entry, start: int, end: int) -> None:
+        """A pipe reached the end of `entry`: its results become visible now."""
+        dev = self.dev
+        if entry.plan is not None:
+            try:
+                entry.plan.execute()
+            except DeviceFault as fault:
+                dev.irq.device_error(fault.cause, fault.addr, entry.pc, str(fault))
+            dev.hazards.complete(entry)
+            path = f"perf.busy_{entry.pipe}"
+            dev.reg_set(path, (dev.regs.peek(path) + entry.plan.cycles) & 0xFFFFFFFF)
+        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end))
+        for hook in dev.on_complete:
+            hook(entry=entry, start=start, end=end)
+
+    def _races(self, races: list[Race]) -> None:
+        dev = self.dev
+        for race in races:
+            dev.races.append(race)
+            for hook in dev.on_race:
+                hook(race=race)
+            if dev.strict_races:
+                dev.irq.device_error("race", race.lo, race.second.pc, str(race))
+
+    def unit_fault(self, fault: DeviceFault, pc: int, key: str) -> None:
+        """An Xnpu instruction faulted at issue: cfg status/fault_pc, error registers, host IRQ."""
+        dev = self.dev
+        self.cfgregs.set("status", dev.cause_value(fault.cause))
+        self.cfgregs.set("fault_pc", pc)
+        dev.irq.device_error(fault.cause, fault.addr, pc, f"{key.replace('_', '.', 1)}: {fault}")
+        dev.after_callback()
+
+    def _attach_registers(self) -> None:
+        """dma.status and the perf block's live registers, computed from the pipes when read."""
+        dev = self.dev
+        busy_bits = {f.name: f.mask for f in dev.regs.map.register("dma.status").fields}
+
+        def dma_status(side: str, origin: Any) -> None:
+            dev.pipes.advance(dev.sync())
+            dev.regs.poke("dma.status", sum(bit for p, bit in busy_bits.items() if not dev.pipes.drained(p)))
+
+        def cycles(side: str, origin: Any) -> None:
+            c = dev.core.cycles
+            dev.regs.poke("perf.cycle_lo", c & 0xFFFFFFFF)
+            dev.regs.poke("perf.cycle_hi", (c >> 32) & 0xFFFFFFFF)
+
+        def clear(value: int, side: str, origin: Any) -> None:
+            if value & 1:
+                for reg in dev.regs.map.block("perf").registers:
+                    if reg.path != "perf.clear":
+                        dev.reg_set(reg.path, 0)
+
+        dev.on_reg_read("dma.status", dma_status)
+        dev.on_reg_read("perf.cycle_lo", cycles)
+        dev.on_reg_write("perf.clear", clear)

@@ -14,14 +14,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from firmware.hw.cfgregs import CfgRegisters
-from firmware.hw.pipes import Flag, PlanLike
+from firmware.hw.pipes import ILLEGAL_INSTRUCTION, Flag, PlanLike
 from firmware.hw.units import cube, descriptor, dma, vector
 from firmware.hw.units.faults import DeviceFault
 from firmware.hw.units.memory import DeviceMemory
 from isa.errors import NpuError
 from isa.spec import Instruction, InstructionSet, instruction_set
-
-ILLEGAL_INSTRUCTION = 2  # mcause
 
 
 class XnpuHost(Protocol):
