@@ -5,7 +5,8 @@ counts and types come from the cfg registers sampled at issue (v_len, v_dtype, v
 v_scale, v_zero). Rules the numpy reference is checked against:
 - add/sub/mul/max/min/relu: fp32, fp16 (computed in fp32 and rounded to nearest even,
   which is exactly what fp16 arithmetic gives), or int32 (wrap-around). max/min/relu
-  propagate NaN (numpy's maximum/minimum).
+  propagate NaN (numpy's maximum/minimum). A NaN result's sign and payload are not
+  specified (IEEE 754 leaves them open; numpy's fp16 loops differ from its fp32 ones).
 - scalebias (fp32): x[c, i] * scale[c] + bias[c], two roundings (no fused multiply-add).
 - casts: fp16 <-> fp32 (see convert.py), int32 -> fp32 round to nearest even.
 - quant: int8 = saturate(round_half_even(x / v_scale) + v_zero) with x / v_scale in
@@ -103,7 +104,7 @@ def _quant_params(cfg: Mapping[str, int]) -> tuple[np.float32, int]:
 
 
 def _binary(fn: np.ufunc, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> Callable[[], None]:
-    if x.dtype != np.float16:
+    if x.dtype != np.float16 or fn in (np.maximum, np.minimum):  # max/min: numpy's own signed-zero rule
         def run() -> None:
             fn(x, y, out=out)
         return run

@@ -15,11 +15,12 @@ HBM_TEST_BYTES = 4 << 20
 class Mem:
     """DeviceMemory over fresh zeroed buffers plus helpers to put and get numpy arrays."""
 
-    def __init__(self) -> None:
+    def __init__(self, *names: str) -> None:
+        """All RAM regions, or only `names` (property tests run many examples)."""
         self.arrays: dict[str, np.ndarray] = {}
         triples = []
         for r in memory_map("default"):
-            if r.kind == "mmio":
+            if r.kind == "mmio" or (names and r.name not in names):
                 continue
             size = min(r.size, HBM_TEST_BYTES) if r.name == "hbm" else r.size
             self.arrays[r.name] = np.zeros(size, np.uint8)

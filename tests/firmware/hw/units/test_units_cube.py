@@ -25,7 +25,7 @@ def load(mem, a, b, c0, dtype, m, k, n, flags=0):
 @given(m=st.integers(1, 40), k=st.integers(1, 70), n=st.integers(1, 40), overwrite=st.booleans(),
        seed=st.integers(0, 2**16))
 def test_fp16_within_fp32_rounding(new_mem, m, k, n, overwrite, seed):
-    mem = new_mem()
+    mem = new_mem("l0a", "l0b", "l0c")
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((m, k)).astype(np.float16)
     b = (rng.standard_normal((k, n)) * 4).astype(np.float16)
@@ -60,7 +60,7 @@ def _wrap32(x: np.ndarray) -> np.ndarray:
 @given(m=st.integers(1, 12), k=st.integers(1, 2100), n=st.integers(1, 12), overwrite=st.booleans(),
        seed=st.integers(0, 2**16))
 def test_int8_is_exactly_numpy_int32(new_mem, m, k, n, overwrite, seed):
-    mem = new_mem()
+    mem = new_mem("l0a", "l0b", "l0c")
     rng = np.random.default_rng(seed)
     a = rng.choice(np.array([-128, 127, -1, 0, 5], np.int8), (m, k))
     b = rng.integers(-128, 128, (k, n), dtype=np.int8)

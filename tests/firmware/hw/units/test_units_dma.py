@@ -24,7 +24,7 @@ def run(mem, pipe, **fields):
        d_extra=st.integers(0, 50), seed=st.integers(0, 1000))
 def test_strided_copy_matches_numpy_and_touches_nothing_else(new_mem, rows, row_bytes, s_extra, d_extra,
                                                                seed):
-    mem = new_mem()
+    mem = new_mem("hbm", "l1")
     rng = np.random.default_rng(seed)
     hbm, l1 = mem.base["hbm"] + 8, mem.base["l1"] + 3
     mem.arrays["hbm"][:8192] = rng.integers(0, 256, 8192, dtype=np.uint8)
