@@ -351,7 +351,7 @@ class PipeFront:
         dev.after_callback()
 
     def _attach_registers(self) -> None:
-        """dma.status and the perf block's live registers, computed from the pipes when read."""
+        """dma.status (busy = work queued or running on the pipe) and perf's cycle counter, when read."""
         dev = self.dev
         busy_bits = {f.name: f.mask for f in dev.regs.map.register("dma.status").fields}
 

@@ -178,3 +178,12 @@ def test_memory_map_follows_the_table(config: str) -> None:
             assert dev.memory.by_name[region.name].size == region.size
     dev.bar2_write(dev.config.hbm.size - 4, b"\x01\x02\x03\x04")
     assert dev.core.read_mem(dev.config.hbm.end - 4, 4) == b"\x01\x02\x03\x04"
+
+
+def test_dma_status_shows_the_busy_dma_pipes() -> None:
+    dev, _, _, _ = matmul_device(flag=1)
+    status = dev.regs.map.register("dma.status")
+    dev.advance(100)  # inbound DMAs run on mte2; mte3 holds its waitflag (busy = work queued or running)
+    assert dev.bar0_read(status.offset, 4) == dev.regs.map.encode("dma.status", mte2=1, mte3=1)
+    dev.run_until(lambda: dev.asleep, RUN)
+    assert dev.bar0_read(status.offset, 4) == 0

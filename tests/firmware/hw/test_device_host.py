@@ -84,3 +84,28 @@ def test_breakpoint_stops_the_device_and_continuing_finishes() -> None:
     assert stop.reason == "step" and dev.regs.peek("version.scratch[0]") == MAGIC and dev.now > tick
     dev.advance(1_000)
     assert dev.asleep
+
+
+def test_firmware_error_report_lands_in_the_error_log() -> None:
+    dev = Device()
+    image = load(dev, "report")
+    rmap = dev.regs.map
+    dev.bar0_write(rmap.register("host_irq.mask").offset, 4, rmap.encode("host_irq.mask", fw_fatal=1))
+    assert dev.run_until(dev.host_irq_pending, 10_000).reason == "predicate"
+    read = lambda path: dev.bar0_read(rmap.register(path).offset, 4)  # noqa: E731
+    assert read("errlog.count") == 1 and read("errlog.write_idx") == 1
+    assert read("errlog.entry[0].cause") == dev.cause_value("fw_trap")
+    assert read("errlog.entry[0].addr") == 0xBAD0
+    assert read("errlog.entry[0].pc") == symbol(image, "report")
+    assert 0 < read("errlog.entry[0].tick") < dev.now
+
+
+def test_step_into_wfi_puts_the_core_to_sleep() -> None:
+    dev = Device()
+    image = load(dev, "hello", MAGIC=MAGIC)
+    while dev.core.pc != symbol(image, "done"):
+        dev.step()
+    dev.step()
+    assert dev.asleep
+    tick = dev.now
+    assert dev.step().reason == "time" and dev.now == tick  # nothing scheduled: nothing to do

@@ -3,7 +3,8 @@
 Programs are assembled with the project's assembler. Every number a program needs
 that the tables define (pipe ids, MMIO register addresses, region bases) is passed
 in as a define derived from those tables, never typed into the source:
-`PIPE_MTE2`, `REG_WDOG_PET` (the MMIO address of `wdog.pet`), `REGION_L0A`, ...
+`PIPE_MTE2`, `REG_WDOG_PET` (the MMIO address of `wdog.pet`), `REGION_L0A`,
+`ERR_FW_TRAP` (a device error cause), ...
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def table_defines() -> dict[str, int]:
         defs["REG_" + re.sub(r"\W+", "_", reg.path).strip("_").upper()] = reg.address
     for r in memory_map("default"):
         defs[f"REGION_{r.name.upper()}"] = r.base
+    for value in regmap().field("dma.err_cause.cause").enum.values:
+        defs[f"ERR_{value.name.upper()}"] = value.value
     return defs
 
 
