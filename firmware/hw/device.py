@@ -5,10 +5,14 @@ scheduled event (a pipe completion, the timer, the watchdog, an injection, the h
 deadline); a slice ends early when a callback changes what comes next (an Xnpu issue
 that completes sooner, a barrier, a host interrupt). While the core sleeps in `wfi`,
 waits at a barrier or is halted, time jumps straight to the next event, so idling costs
-nothing however long. Behaviour is delegated: `pipes` (queues and flags), `hazards`
-(races), `xnpu` (instruction semantics), `interrupts` (host and core lines, device
-errors), `blocks` (register effects), `bars` (host access), `thermal`, `watchdog`,
-`timer`, `inject`. Same inputs give the same run, tick for tick.
+nothing however long. Behaviour is delegated: `pipes` (queues, flags, issue, stalls,
+deadlock), `hazards` (races), `xnpu` (instruction semantics), `interrupts` (host and
+core lines, device errors), `bars` (host access, the core's MMIO port, run control,
+load window), `thermal`, `watchdog`, `timer`, `inject`; each attaches the register
+effects of its own block. Same inputs give the same run, tick for tick.
+
+Debugger stops of the core (breakpoints, watchpoints, a requested stop, ...) end
+`advance`/`run_until` early with reason "core"; calling again continues.
 """
 
 from __future__ import annotations
@@ -317,6 +321,10 @@ class Device:
         if self._cut and stop.reason in (StopReason.STOP_REQUESTED, StopReason.XNPU, StopReason.MMIO):
             self._cut = False
             return None
+        if stop.reason == StopReason.DOUBLE_FAULT:  # the firmware cannot recover: a device error
+            self.irq.device_error("fw_trap", stop.tval, stop.insn_pc or stop.pc,
+                                  f"double fault: the trap handler traps (mcause {stop.cause})")
+            self.halt("fw_trap", "fault")
         return stop
 
     def cut_slice(self) -> None:

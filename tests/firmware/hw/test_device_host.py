@@ -109,3 +109,14 @@ def test_step_into_wfi_puts_the_core_to_sleep() -> None:
     assert dev.asleep
     tick = dev.now
     assert dev.step().reason == "time" and dev.now == tick  # nothing scheduled: nothing to do
+
+
+def test_double_fault_is_a_fatal_firmware_trap() -> None:
+    dev = Device()
+    load(dev, "double_fault")
+    stop = dev.advance(10_000)
+    assert stop.reason == "core" and stop.core.reason.name == "DOUBLE_FAULT"
+    (err,) = dev.errors
+    assert err.cause == "fw_trap" and dev.halted == "fw_trap"
+    assert dev.regs.field("host_irq.status.fw_fatal") == 1
+    assert dev.advance(10_000).reason == "time"  # stays halted

@@ -139,3 +139,17 @@ def test_bad_requests_are_one_line_errors() -> None:
         dev.inject("hang")
     with pytest.raises(InjectError, match="unknown event 'tuesday'"):
         dev.inject("hang", on="tuesday")
+
+
+def test_pending_injections_are_part_of_a_snapshot() -> None:
+    dev = Device()
+    load(dev, "watchdog", TIMEOUT=TIMEOUT, PETS=100_000, SLEEP=1)
+    dev.inject("hang", at=HANG_AT)
+    dev.advance(HANG_AT // 2)
+    snap = dev.snapshot()
+    dev.advance(10 * TIMEOUT)
+    first = (log_of(dev), dev.errors, dev.now, dev.core.pc)
+    dev.restore(snap)
+    assert dev.injector.pending() and dev.halted is None
+    dev.advance(10 * TIMEOUT)
+    assert (log_of(dev), dev.errors, dev.now, dev.core.pc) == first
