@@ -241,13 +241,15 @@ class Abi:
         return self._layouts[key]
 
     # -- codec -------------------------------------------------------------
-    def encode_descriptor(self, gen: int, op: str | int, **fields: Any) -> bytes:
+    def encode_descriptor(self, gen: int, op: str | int, /, **fields: Any) -> bytes:
         """Bytes of one descriptor; enum fields take names, flags fields names or `a|b`."""
         layout = self.descriptor_layout(gen, op)
+        if "opcode" in fields:
+            raise AbiError(f"{layout.name}: the opcode is the second argument, not a field")
         fields["opcode"] = self.opcode(op).code
         return layout.pack(self._coerce(layout, fields))
 
-    def decode_descriptor(self, gen: int, data: bytes, raw: bool = False) -> dict[str, Any]:
+    def decode_descriptor(self, gen: int, data: bytes, /, raw: bool = False) -> dict[str, Any]:
         """Fields of one descriptor by name, for whatever opcode it holds.
 
         Never raises on content (a ring may hold garbage): an opcode the
@@ -262,12 +264,14 @@ class Abi:
         if known is None:
             values: dict[str, Any] = dict(head)
             values["args"] = bytes(data[g.args_offset: g.descriptor_size])
-            return values if raw else self._names(g.header, values)
+            if not raw:
+                values = self._names(g.header, values) | {"opcode": head["opcode"]}
+            return values
         layout = self.descriptor_layout(gen, known.code)
         values = layout.unpack(data)
         return values if raw else self._names(layout, values)
 
-    def encode_completion(self, gen: int, **fields: Any) -> bytes:
+    def encode_completion(self, gen: int, /, **fields: Any) -> bytes:
         layout = self.generation(gen).completion
         return layout.pack(self._coerce(layout, fields))
 
@@ -352,8 +356,7 @@ class TomlProblems:
 def _get(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
          problems: TomlProblems, default: Any = None) -> Any:
     if key not in table:
-        if default is None:
-            problems.add(f"{where}: missing '{key}'")
+        problems.add(f"{where}: missing '{key}'")
         return default
     value = table[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -397,17 +400,24 @@ def _fields(rows: Any, where: str, problems: TomlProblems) -> tuple[Field, ...]:
     return tuple(fields)
 
 
-def _check_layout(fields: Iterable[Field], start: int, end: int, where: str, problems: TomlProblems) -> None:
-    """Fields lie within [start, end) and no two overlap."""
-    ordered = sorted(fields, key=lambda f: f.offset)
-    for f in ordered:
+def _check_extent(fields: Iterable[Field], start: int, end: int, where: str, problems: TomlProblems) -> None:
+    for f in fields:
         if f.offset < start or f.end > end:
             problems.add(f"{where}: field '{f.name}' (bytes {f.offset}..{f.end - 1}) lies outside "
                          f"bytes {start}..{end - 1}")
-    for a, b in itertools.pairwise(ordered):
+
+
+def _check_overlap(fields: Iterable[Field], where: str, problems: TomlProblems) -> None:
+    for a, b in itertools.pairwise(sorted(fields, key=lambda f: f.offset)):
         if b.offset < a.end:
             problems.add(f"{where}: field '{b.name}' (bytes {b.offset}..{b.end - 1}) overlaps "
                          f"'{a.name}' (bytes {a.offset}..{a.end - 1})")
+
+
+def _check_layout(fields: Iterable[Field], start: int, end: int, where: str, problems: TomlProblems) -> None:
+    """Fields lie within [start, end) and no two overlap."""
+    _check_extent(fields, start, end, where, problems)
+    _check_overlap(fields, where, problems)
 
 
 def _numbered(rows: Any, what: str, key: str, problems: TomlProblems) -> list[tuple[str, int, str]]:
@@ -530,7 +540,8 @@ def load(text: str, filename: str = TABLE_FILE) -> Abi:
             if gen not in by_gen:
                 problems.add(f"{where}: unknown ABI generation {gen}")
                 continue
-            _check_layout(op.args, 0, by_gen[gen].args_size, f"{where} (ABI {gen} argument area)", problems)
+            _check_extent(op.args, 0, by_gen[gen].args_size, f"{where} (ABI {gen} argument area)", problems)
+        _check_overlap(op.args, where, problems)
         _check_field_names(op.args, where, names, problems)
 
     constants = tuple(Constant(k, _get(v, "value", int, f"constant {k}", problems, 0),
@@ -551,7 +562,7 @@ def abi() -> Abi:
     return load(resources.files("firmware").joinpath(TABLE_FILE).read_text(encoding="utf-8"))
 
 
-def encode_descriptor(gen: int, opcode: str | int, **fields: Any) -> bytes:
+def encode_descriptor(gen: int, opcode: str | int, /, **fields: Any) -> bytes:
     return abi().encode_descriptor(gen, opcode, **fields)
 
 
@@ -559,7 +570,7 @@ def decode_descriptor(gen: int, data: bytes, raw: bool = False) -> dict[str, Any
     return abi().decode_descriptor(gen, data, raw)
 
 
-def encode_completion(gen: int, **fields: Any) -> bytes:
+def encode_completion(gen: int, /, **fields: Any) -> bytes:
     return abi().encode_completion(gen, **fields)
 
 
