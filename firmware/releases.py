@@ -209,14 +209,13 @@ def _release(row: Mapping[str, Any], table: Abi, problems: TomlProblems) -> Rele
         problems.add(f"{where}: driver_min {lo} is newer than driver_max {hi}")
     if version is None or lo is None or hi is None:
         return None
-    return Release(version, tuple(sorted(gens)), lo, hi, tuple(features), tuple(sorted(flags.items())), image,
+    return Release(version, tuple(sorted(g for g in gens if g in table.generations)), lo, hi,
+                   tuple(f for f in features if f in known), tuple(sorted(flags.items())), image,
                    str(row.get("notes", "")))
 
 
 def _check_line(releases: list[Release], problems: TomlProblems) -> None:
     versions = [r.version for r in releases]
-    if not releases:
-        problems.add("no [[release]] rows")
     if len(set(versions)) != len(versions):
         problems.add("a release version is listed twice")
     elif versions != sorted(versions):
@@ -266,8 +265,9 @@ def load(releases_text: str, issues_text: str, table: Abi | None = None) -> Rele
     rp, ip = TomlProblems(RELEASES_NAME), TomlProblems(ISSUES_NAME)
     rows = parse_toml(releases_text, rp).get("release", [])
     releases = [r for r in (_release(row, table, rp) for row in rows) if r is not None]
-    if not rp.messages:
-        _check_line(releases, rp)
+    if not rows:
+        rp.add("no [[release]] rows")
+    _check_line(releases, rp)
     rp.raise_if_any()
     line = ReleaseLine(tuple(releases), ())
     issues = [_issue(row, line, table, ip) for row in parse_toml(issues_text, ip).get("issue", [])]
