@@ -174,4 +174,4 @@ class MmioPort:
         dev = self.dev
         dev.sync()
         sub_write(dev, addr, size, value, "firmware", dev.core.pc)
-        dev.after_callback()
+        dev.after_callback(register_write=True)

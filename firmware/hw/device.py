@@ -108,6 +108,7 @@ class Device:
         self.core.mmio = MmioPort(self)
         self._in_slice = False
         self._cut = False
+        self._watching = False
         self._slice_end = 0
         self._t0 = self._c0 = 0
         self._power_on = _power_on_state(cfg)
@@ -246,6 +247,7 @@ class Device:
         return DeviceStop("step", self.now)
 
     def _run(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
+        self._watching = predicate is not None
         while True:
             self._process_due()
             if predicate is not None and predicate():
@@ -336,12 +338,14 @@ class Device:
             except NpuError:
                 self.core.request_stop()
 
-    def after_callback(self) -> None:
-        """A callback may have moved the next event earlier: end the slice if so."""
+    def after_callback(self, register_write: bool = False) -> None:
+        """A callback may have moved the next event earlier (or, for a firmware register write,
+        satisfied the host's `run_until` predicate): end the slice if so."""
         if not self._in_slice:
             return
         nxt = self._next_event_tick()
-        if (nxt is not None and nxt < self._slice_end) or self.wait is not None or self.hung:
+        if ((nxt is not None and nxt < self._slice_end) or self.wait is not None or self.hung
+                or (register_write and self._watching)):
             self.cut_slice()
 
     def _process_due(self) -> None:

@@ -60,6 +60,7 @@ class XnpuHandler:
         self.host = host
         self.iset = iset or instruction_set()
         self.pipe_names = {p.id: p.name for p in self.iset.pipes.values()}
+        self.queue_pipes = tuple(n for n in self.pipe_names.values() if n not in ("s", "all"))
         self._decoded: dict[int, tuple[Instruction, Operands, Callable[..., None]] | None] = {}
 
     def _decode(self, word: int) -> tuple[Instruction, Operands, Callable[..., None]] | None:
@@ -93,11 +94,8 @@ class XnpuHandler:
                               f"{what}: pipe {name or pipe_id} is not one of {', '.join(allowed)}")
         return name
 
-    def _queue_pipes(self) -> tuple[str, ...]:
-        return tuple(n for n in self.pipe_names.values() if n not in ("s", "all"))
-
     def _flag(self, ops: Operands, what: str) -> Flag:
-        pipes = self._queue_pipes()
+        pipes = self.queue_pipes
         src = self._pipe(ops["psrc"], pipes, what)
         dst = self._pipe(ops["pdst"], pipes, what)
         if src == dst:
@@ -173,7 +171,7 @@ class XnpuHandler:
         self.host.issue_sync("wait", "npu_waitflag", pc, flag)
 
     def npu_barrier(self, core: Any, pc: int, ops: Operands) -> None:
-        name = self._pipe(ops["pipe"], (*self._queue_pipes(), "s", "all"), "npu.barrier")
+        name = self._pipe(ops["pipe"], (*self.queue_pipes, "s", "all"), "npu.barrier")
         if name != "s":
             self.host.barrier(None if name == "all" else name, pc)
 

@@ -120,3 +120,11 @@ def test_double_fault_is_a_fatal_firmware_trap() -> None:
     assert err.cause == "fw_trap" and dev.halted == "fw_trap"
     assert dev.regs.field("host_irq.status.fw_fatal") == 1
     assert dev.advance(10_000).reason == "time"  # stays halted
+
+
+def test_run_until_sees_a_firmware_register_write_at_once() -> None:
+    dev = Device()
+    image = load(dev, "watchdog", TIMEOUT=1 << 30, PETS=3, SLEEP=0)
+    stop = dev.run_until(lambda: dev.regs.peek("wdog.enable") == 1, 1_000_000)
+    assert stop.reason == "predicate"
+    assert dev.core.pc == symbol(image, "enabled")  # right after the store

@@ -9,6 +9,7 @@ _start:
         li      t0, REG_WDOG_ENABLE
         li      t1, 1
         sw      t1, 0(t0)
+enabled:
         li      s0, PETS
         li      s1, REG_WDOG_PET
 pet_loop:
