@@ -128,7 +128,7 @@ class Verdict:
     abi: int | None  # the ABI generation chosen, None when there is none in common
     distance: int
     missing_features: tuple[str, ...]
-    unavailable_ops: tuple[tuple[str, tuple[str, ...]], ...]  # (op, the missing features it needs)
+    unavailable_ops: tuple[tuple[str, tuple[str, ...]], ...]  # (op, the missing features it needs), by op
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
 
     @property
@@ -259,7 +259,7 @@ def evaluate(driver: DriverRelease, firmware: FirmwareDescription, policy: Polic
     counted = [r.severity for r in reasons if not (forced and r.severity == "incompatible")]
     worst = max((SEVERITIES.index(s) for s in counted), default=0)
     status = STATUSES[worst]
-    unavailable = tuple((op.name, tuple(x for x in op.features if x in missing))
-                        for op in driver.ops if set(op.features) & set(missing))
+    unavailable = tuple(sorted((op.name, tuple(x for x in op.features if x in missing))
+                               for op in driver.ops if set(op.features) & set(missing)))
     return Verdict(str(driver.version), str(firmware.version), status, forceable, forced, chosen, distance,
                    missing, unavailable, tuple(reasons))
