@@ -26,7 +26,7 @@ Meaning of the fields per transform (sizes in bytes; a stride of 0 means "packed
 from __future__ import annotations
 
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from firmware.hw.units.faults import DeviceFault
 
@@ -83,7 +83,7 @@ _USES = {  # which optional parameters each transform reads
 
 @dataclass(frozen=True)
 class Descriptor:
-    """One decoded, field-validated DMA descriptor."""
+    """One decoded, field-validated DMA descriptor (attributes in the order of FIELDS)."""
 
     src: int
     dst: int
@@ -120,9 +120,8 @@ class Descriptor:
         return (h + 2 * p - self.kh) // s + 1, (w + 2 * p - self.kw) // s + 1
 
 
-def _check(ok: bool, cause: str, addr: int | None, field: str, value: int, why: str) -> None:
-    if not ok:
-        raise DeviceFault(cause, addr, f"descriptor field {field} = {value:#x}: {why}")
+def _fail(cause: str, addr: int | None, field: str, value: int, why: str) -> DeviceFault:
+    return DeviceFault(cause, addr, f"descriptor field {field} = {value:#x}: {why}")
 
 
 def decode(data: bytes | bytearray | memoryview, addr: int | None = None) -> Descriptor:
@@ -130,41 +129,55 @@ def decode(data: bytes | bytearray | memoryview, addr: int | None = None) -> Des
     raw = bytes(data)
     if len(raw) != SIZE:
         raise DeviceFault("dma_bad_descriptor", addr, f"descriptor is {len(raw)} bytes, not {SIZE}")
-    d = Descriptor(**dict(zip([f[0] for f in FIELDS], struct.unpack(_FORMAT, raw), strict=True)))
+    d = Descriptor(*struct.unpack(_FORMAT, raw))
     bad, layout = "dma_bad_descriptor", "dma_bad_layout"
-    _check(bool(d.flags & FLAG_VALID), bad, addr, "flags", d.flags, "the valid bit is clear")
-    _check(not d.flags & ~_DEFINED_FLAGS, bad, addr, "flags", d.flags, "undefined flag bits are set")
-    _check(d.xform in XFORM_NAME, layout, addr, "xform", d.xform, "unknown layout transform")
+    if not d.flags & FLAG_VALID:
+        raise _fail(bad, addr, "flags", d.flags, "the valid bit is clear")
+    if d.flags & ~_DEFINED_FLAGS:
+        raise _fail(bad, addr, "flags", d.flags, "undefined flag bits are set")
+    if d.xform not in XFORM_NAME:
+        raise _fail(layout, addr, "xform", d.xform, "unknown layout transform")
     name = d.xform_name
     esizes = (0, 1, 2, 4) if name == "none" else (1, 2, 4)
-    _check(d.esize in esizes, layout, addr, "esize", d.esize, f"element size must be one of {esizes}")
-    _check(d.rows >= 1, bad, addr, "rows", d.rows, "must be at least 1")
-    _check(d.row_bytes >= 1, bad, addr, "row_bytes", d.row_bytes, "must be at least 1")
-    for field in ("src_stride", "dst_stride"):
-        value = getattr(d, field)
-        _check(value == 0 or value >= d.row_bytes, bad, addr, field, value,
-               f"rows would overlap (less than row_bytes {d.row_bytes:#x})")
+    if d.esize not in esizes:
+        raise _fail(layout, addr, "esize", d.esize, f"element size must be one of {esizes}")
+    if d.rows < 1:
+        raise _fail(bad, addr, "rows", d.rows, "must be at least 1")
+    if d.row_bytes < 1:
+        raise _fail(bad, addr, "row_bytes", d.row_bytes, "must be at least 1")
+    for field, value in (("src_stride", d.src_stride), ("dst_stride", d.dst_stride)):
+        if value and value < d.row_bytes:
+            raise _fail(bad, addr, field, value, f"rows would overlap (less than row_bytes {d.row_bytes:#x})")
+    uses = _USES[name]
     for field in _PARAMS:
-        if field not in _USES[name]:
-            _check(getattr(d, field) == 0, bad, addr, field, getattr(d, field), f"must be 0 for {name}")
-    if name == "none":
-        return d
-    _check(d.row_bytes % d.esize == 0, layout, addr, "row_bytes", d.row_bytes,
-           f"not a whole number of {d.esize}-byte elements")
+        if field not in uses and getattr(d, field):
+            raise _fail(bad, addr, field, getattr(d, field), f"must be 0 for {name}")
+    if name != "none":
+        _check_transform(d, name, addr)
+    return d
+
+
+def _check_transform(d: Descriptor, name: str, addr: int | None) -> None:
+    layout = "dma_bad_layout"
+    if d.row_bytes % d.esize:
+        raise _fail(layout, addr, "row_bytes", d.row_bytes, f"not a whole number of {d.esize}-byte elements")
     if name in ("nchw_to_nhwc", "nhwc_to_nchw"):
-        _check(d.chan >= 1 and (d.row_bytes // d.esize) % d.chan == 0, layout, addr, "chan", d.chan,
-               f"must divide the {d.row_bytes // d.esize} elements of an image")
-    elif name == "nd_to_fractal":
-        _check(d.dst_stride == 0, layout, addr, "dst_stride", d.dst_stride, "fractal blocks are packed")
-    elif name == "fractal_to_nd":
-        _check(d.src_stride == 0, layout, addr, "src_stride", d.src_stride, "fractal blocks are packed")
+        if d.chan < 1 or (d.row_bytes // d.esize) % d.chan:
+            raise _fail(layout, addr, "chan", d.chan, f"must divide the {d.row_bytes // d.esize} elements "
+                                                      "of an image")
+    elif name == "nd_to_fractal" and d.dst_stride:
+        raise _fail(layout, addr, "dst_stride", d.dst_stride, "fractal blocks are packed")
+    elif name == "fractal_to_nd" and d.src_stride:
+        raise _fail(layout, addr, "src_stride", d.src_stride, "fractal blocks are packed")
     elif name == "im2col":
         for field in ("chan", "kh", "kw", "stride"):
-            _check(getattr(d, field) >= 1, layout, addr, field, getattr(d, field), "must be at least 1")
+            if getattr(d, field) < 1:
+                raise _fail(layout, addr, field, getattr(d, field), "must be at least 1")
         ho, wo = d.out_hw
-        _check(ho >= 1, layout, addr, "kh", d.kh, f"kernel taller than the padded input ({d.rows} rows)")
-        _check(wo >= 1, layout, addr, "kw", d.kw, "kernel wider than the padded input")
-    return d
+        if ho < 1:
+            raise _fail(layout, addr, "kh", d.kh, f"kernel taller than the padded input ({d.rows} rows)")
+        if wo < 1:
+            raise _fail(layout, addr, "kw", d.kw, "kernel wider than the padded input")
 
 
 def encode(src: int, dst: int, row_bytes: int, rows: int = 1, xform: int | str = "none", esize: int = 0,
@@ -172,9 +185,8 @@ def encode(src: int, dst: int, row_bytes: int, rows: int = 1, xform: int | str =
            stride: int = 0, pad: int = 0, flags: int = FLAG_VALID) -> bytes:
     """Pack a descriptor (no validation: tests encode bad ones on purpose)."""
     code = XFORM_CODE[xform] if isinstance(xform, str) else xform
-    values = asdict(Descriptor(src, dst, row_bytes, rows, code, esize, src_stride, dst_stride,
-                               chan, kh, kw, stride, pad, flags))
-    return struct.pack(_FORMAT, *(values[name] for name, _, _, _ in FIELDS))
+    return struct.pack(_FORMAT, src, dst, row_bytes, rows, code, esize, src_stride, dst_stride,
+                       chan, kh, kw, stride, pad, flags)
 
 
 def fetch(memory, addr: int) -> bytes:

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from firmware.hw.units.faults import DeviceFault
 
@@ -100,8 +99,7 @@ class DeviceMemory:
         """A zero-copy (rows, row_bytes) uint8 view whose rows start `stride` bytes apart."""
         extent = (rows - 1) * stride + row_bytes if rows > 0 else 0
         r, off = self.locate(addr, extent, cause, region, what)
-        base = r.data[off:off + extent]
-        return as_strided(base, shape=(rows, row_bytes), strides=(stride, 1), writeable=True)
+        return np.ndarray((rows, row_bytes), np.uint8, buffer=r.data, offset=off, strides=(stride, 1))
 
     def as_array(self, addr: int, dtype: np.typing.DTypeLike, shape: tuple[int, ...],
                  cause: str = "dma_out_of_range", region: Regions = None,

@@ -7,6 +7,7 @@ unit cycles; `execute()` does the numpy work when the pipe model retires it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +29,8 @@ def row_ranges(addr: int, rows: int, row_bytes: int, stride: int) -> Ranges:
     """The exact byte ranges of a strided block: one range when rows are packed, else one per row."""
     if rows <= 1 or stride == row_bytes:
         return [(addr, rows * row_bytes)] if rows > 0 else []
-    return [(addr + i * stride, row_bytes) for i in range(rows)]
+    starts = range(addr, addr + rows * stride, stride)
+    return list(zip(starts, itertools.repeat(row_bytes, rows), strict=True))
 
 
 def reset_cfg() -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -18,6 +20,7 @@ def test_fields_tile_the_descriptor_exactly():
         assert size in (1, 2, 4) and offset % size == 0 and desc
         covered.extend(range(offset, offset + size))
     assert sorted(covered) == list(range(SIZE))
+    assert [f.name for f in dataclasses.fields(descriptor.Descriptor)] == [name for name, *_ in FIELDS]
     assert [code for code, _, _ in XFORMS] == list(range(len(XFORMS)))
 
 

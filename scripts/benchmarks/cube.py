@@ -1,0 +1,162 @@
+"""Cube benchmark: a matmul issued as cube instructions over L0-sized tiles, against numpy.
+
+The cube side works as firmware would: descriptors written to DTCM and fetched by the
+DMA unit, A and B tiles moved HBM -> L0A/L0B by mte2 DMA, `npu.mmad` accumulating C in
+L0C over the K tiles, then C moved L0C -> UB -> HBM by mte3. Plans are executed at once
+(no pipe model): this measures the units' numpy work, not modeled time.
+
+numpy's references, in the same run: the fp16 route `a16.astype(f32) @ b16.astype(f32)`,
+plain float32 matmul, and the exact int8 route (float32 BLAS over chunks of K <= 1024,
+where every partial sum is an exact integer, summed in int32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from firmware.hw.units import convert, cube, descriptor, dma
+from firmware.hw.units.memory import DeviceMemory
+from firmware.hw.units.plan import reset_cfg
+from isa.memmap import memory_map
+
+FP16, INT8 = 0, 1
+
+
+class Machine:
+    """Device memory laid out as the memory map's default configuration (HBM untouched costs nothing)."""
+
+    def __init__(self) -> None:
+        self.base = {r.name: r.base for r in memory_map("default")}
+        self.size = {r.name: r.size for r in memory_map("default")}
+        self.arrays = {r.name: np.zeros(r.size, np.uint8) for r in memory_map("default") if r.kind != "mmio"}
+        self.memory = DeviceMemory((name, self.base[name], a) for name, a in self.arrays.items())
+        self.desc_at = self.base["dtcm"] + 0x100
+
+    def put(self, addr: int, value: np.ndarray) -> None:
+        raw = np.ascontiguousarray(value).view(np.uint8).reshape(-1)
+        self.memory.span(addr, raw.size)[...] = raw
+
+    def dma(self, pipe: str, **fields: int) -> None:
+        self.put(self.desc_at, np.frombuffer(descriptor.encode(**fields), np.uint8))
+        raw = descriptor.fetch(self.memory, self.desc_at)
+        dma.plan(raw, pipe, self.memory, desc_addr=self.desc_at).execute()
+
+
+def tiles(m: Machine, dtype: int) -> tuple[int, int, int]:
+    """The largest square C tile L0C holds, and the K depth L0A/L0B then hold."""
+    in_bytes = 2 if dtype == FP16 else 1
+    t = 1 << int(math.log2(math.isqrt(m.size["l0c"] // 4)))
+    tk = min(m.size["l0a"] // (t * in_bytes), m.size["l0b"] // (t * in_bytes))
+    return t, tk, t
+
+
+def cube_matmul(m: Machine, a_at: int, b_at: int, c_at: int, size: int, dtype: int) -> None:
+    """C (size x size, fp32/int32, in HBM) = A @ B, issued tile by tile."""
+    tm, tk, tn = tiles(m, dtype)
+    es = 2 if dtype == FP16 else 1
+    l0a, l0b, l0c, ub = m.base["l0a"], m.base["l0b"], m.base["l0c"], m.base["ub"]
+    cfg = reset_cfg()
+    cfg.update(mm_m=tm, mm_k=tk, mm_n=tn, mm_dtype=dtype)
+    for i in range(0, size, tm):
+        for j in range(0, size, tn):
+            for k in range(0, size, tk):
+                m.dma("mte2", src=a_at + (i * size + k) * es, dst=l0a, row_bytes=tk * es, rows=tm,
+                      src_stride=size * es)
+                m.dma("mte2", src=b_at + (k * size + j) * es, dst=l0b, row_bytes=tn * es, rows=tk,
+                      src_stride=size * es)
+                cfg["mm_flags"] = 1 if k == 0 else 0
+                cube.plan(l0c, l0a, l0b, cfg, m.memory).execute()
+            m.dma("mte3", src=l0c, dst=ub, row_bytes=tm * tn * 4)
+            m.dma("mte3", src=ub, dst=c_at + (i * size + j) * 4, row_bytes=tn * 4, rows=tm,
+                  dst_stride=size * 4)
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def int8_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.zeros((a.shape[0], b.shape[1]), np.int32)
+    for k in range(0, a.shape[1], 1024):
+        out += (a[:, k:k + 1024].astype(np.float32) @ b[k:k + 1024].astype(np.float32)).astype(np.int32)
+    return out
+
+
+def blas_info() -> dict[str, object]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {}
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            return {"blas": pool.get("internal_api"), "blas_kernel": pool.get("architecture"),
+                    "blas_threads": pool.get("num_threads")}
+    return {}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench.py cube", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--size", type=int, default=1024, help="M = K = N (a multiple of the tile sizes)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
+    args = parser.parse_args(argv)
+    n, flops = args.size, 2.0 * args.size**3
+    rng = np.random.default_rng(0)
+    m = Machine()
+    hbm = m.base["hbm"]
+    a_at, b_at, c_at = hbm, hbm + 8 * n * n, hbm + 16 * n * n
+
+    a16 = rng.standard_normal((n, n)).astype(np.float16)
+    b16 = rng.standard_normal((n, n)).astype(np.float16)
+    a32, b32 = a16.astype(np.float32), b16.astype(np.float32)
+    m.put(a_at, a16)
+    m.put(b_at, b16)
+    t_cube16 = best(lambda: cube_matmul(m, a_at, b_at, c_at, n, FP16), args.repeat)
+    c16 = m.memory.span(c_at, 4 * n * n).view(np.float32).reshape(n, n)
+    ref16 = a32 @ b32
+    err16 = float(np.abs(c16 - ref16).max() / np.abs(ref16).max())
+    t_route16 = best(lambda: a16.astype(np.float32) @ b16.astype(np.float32), args.repeat)
+    t_fp32 = best(lambda: a32 @ b32, args.repeat)
+
+    a8 = rng.integers(-128, 128, (n, n), dtype=np.int8)
+    b8 = rng.integers(-128, 128, (n, n), dtype=np.int8)
+    m.put(a_at, a8)
+    m.put(b_at, b8)
+    t_cube8 = best(lambda: cube_matmul(m, a_at, b_at, c_at, n, INT8), args.repeat)
+    exact8 = bool(np.array_equal(m.memory.span(c_at, 4 * n * n).view(np.int32).reshape(n, n),
+                                 a8.astype(np.int64) @ b8.astype(np.int64)))
+    t_int8 = best(lambda: int8_exact(a8, b8), args.repeat)
+
+    result = {
+        "size": n,
+        "tile_fp16": list(tiles(m, FP16)),
+        "tile_int8": list(tiles(m, INT8)),
+        "fp16_conversion": convert.backend(),
+        "cube_fp16_gflops": round(flops / t_cube16 / 1e9, 2),
+        "numpy_fp16_route_gflops": round(flops / t_route16 / 1e9, 2),
+        "numpy_fp32_gflops": round(flops / t_fp32 / 1e9, 2),
+        "ratio_fp16_route": round(t_route16 / t_cube16, 3),
+        "cube_fp16_max_rel_error": err16,
+        "cube_int8_gflops": round(flops / t_cube8 / 1e9, 2),
+        "numpy_int8_exact_gflops": round(flops / t_int8 / 1e9, 2),
+        "ratio_int8_exact": round(t_int8 / t_cube8, 3),
+        "cube_int8_exact": exact8,
+        **blas_info(),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:26} {value}")
+    return 0 if exact8 and err16 < 1e-5 else 1
