@@ -209,14 +209,10 @@ def render_json(data: dict) -> str:
 # ---------------------------------------------------------------- docs
 def _collapse(registers) -> list[tuple[str, list]]:
     """Group array elements (`scratch[0]`, `scratch[1]` …) so the docs show them once."""
-    groups: list[tuple[str, list]] = []
+    groups: dict[str, list] = {}
     for reg in registers:
-        template = re.sub(r"\[\d+\]", "[n]", reg.path)
-        if groups and groups[-1][0] == template:
-            groups[-1][1].append(reg)
-        else:
-            groups.append((template, [reg]))
-    return groups
+        groups.setdefault(re.sub(r"\[\d+\]", "[n]", reg.path), []).append(reg)
+    return list(groups.items())
 
 
 def _md(text: str) -> str:
