@@ -137,7 +137,7 @@ class Assembler:
             node = parse(text, self.local_name)
         except LineError as exc:
             raise LineError(exc.message, offset + (exc.col or 0)) from None
-        return Expr(self._fold(node), stmt.loc(offset), self.dot())
+        return Expr(self._fold(node), stmt.loc(offset), self.dot(), stmt.line.expansion is not None)
 
     def _fold(self, node: Node) -> Node:
         """Assigned symbols take the value they have here, as in GNU as (`.set i, i+1`)."""

@@ -194,7 +194,7 @@ def _data(width: int) -> Handler:
         exprs = []
         for i, (at, text) in enumerate(args):
             e = asm.expr(stmt, text, at)  # `.` is the address of this value, as in GNU as
-            exprs.append(Expr(e.node, e.loc, Value(e.dot.section, e.dot.offset + i * width)))
+            exprs.append(Expr(e.node, e.loc, Value(e.dot.section, e.dot.offset + i * width), e.in_expansion))
         asm.emit(Data(width, exprs, stmt.loc(), asm.section.size))
     return handler
 

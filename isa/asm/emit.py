@@ -87,7 +87,7 @@ class Linker:
         if hi is None:
             raise LineError(f"%pcrel_lo must name the label of an auipc with %pcrel_hi (none at {anchor:#x})",
                             pos)
-        return self.value(Expr(hi.node.args[0], hi.loc, hi.dot), anchor) - anchor
+        return self.value(Expr(hi.node.args[0], hi.loc, hi.dot, hi.in_expansion), anchor) - anchor
 
     # ------------------------------------------------------------ layout and encoding
 
@@ -183,7 +183,7 @@ class Linker:
 
 
 def _col(e: Expr, exc: LineError) -> int:
-    return e.loc.col + (exc.col or 0) if e.loc.col else 0
+    return e.loc.col if e.in_expansion else e.loc.col + (exc.col or 0)
 
 
 def _at(loc: Loc, exc: LineError) -> Loc:

@@ -37,7 +37,7 @@ def _emit(asm: Assembler, stmt: Stmt, start: int, row: Instruction, values: dict
 
 
 def _modified(name: str, e: Expr) -> Expr:
-    return Expr(Node("mod", e.node.pos, name=name, args=(e.node,)), e.loc, e.dot)
+    return Expr(Node("mod", e.node.pos, name=name, args=(e.node,)), e.loc, e.dot, e.in_expansion)
 
 
 def _pcrel_pair(asm: Assembler, stmt: Stmt, start: int, target: Expr, hi_reg: int,
@@ -46,7 +46,7 @@ def _pcrel_pair(asm: Assembler, stmt: Stmt, start: int, target: Expr, hi_reg: in
     anchor = asm.internal_label(stmt.loc(start))
     _emit(asm, stmt, start, _row("auipc"), {"rd": hi_reg, "imm_u": _modified("pcrel_hi", target)})
     lo = Expr(Node("mod", target.node.pos, name="pcrel_lo", args=(Node("sym", 0, name=anchor),)),
-              target.loc, target.dot)
+              target.loc, target.dot, target.in_expansion)
     imm = "imm_s" if "imm_s" in second.operands else "imm_i"
     _emit(asm, stmt, start, second, {**values, imm: lo})
 

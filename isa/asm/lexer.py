@@ -28,6 +28,9 @@ def strip_comments(text: str) -> tuple[list[str], int | None]:
     out: list[str] = []
     in_block: int | None = None
     for index, line in enumerate(text.split("\n")):
+        if in_block is None and not any(c in line for c in "#/\"'"):
+            out.append(line.rstrip("\r"))
+            continue
         chars = list(line.rstrip("\r"))
         i, quote = 0, ""
         while i < len(chars):
@@ -64,6 +67,12 @@ def strip_comments(text: str) -> tuple[list[str], int | None]:
 
 def _scan_split(text: str, sep: str) -> list[tuple[int, str]]:
     """Split at `sep` outside strings, char literals and parentheses; (offset, piece)."""
+    if '"' not in text and "'" not in text and (sep != "," or "(" not in text):
+        pieces, start = [], 0
+        for piece in text.split(sep):
+            pieces.append((start, piece))
+            start += len(piece) + 1
+        return pieces
     pieces: list[tuple[int, str]] = []
     start, depth, i, quote = 0, 0, 0, ""
     while i < len(text):
@@ -92,6 +101,8 @@ def _scan_split(text: str, sep: str) -> list[tuple[int, str]]:
 
 def unclosed_quote(text: str) -> int | None:
     """Offset of a `"` that opens a string never closed on this line, if any."""
+    if '"' not in text:
+        return None
     i, start = 0, None
     while i < len(text):
         c = text[i]

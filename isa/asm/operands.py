@@ -7,6 +7,7 @@ pass 2. The column of every operand is kept so that errors point at it.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from isa.asm.assembler import Assembler
 from isa.asm.diagnostics import LineError
@@ -18,6 +19,7 @@ _FENCE_BITS = {"i": 8, "o": 4, "r": 2, "w": 1}
 _MEM = re.compile(r"^([a-z_][a-z0-9_]*)\(([a-z_][a-z0-9_]*)\)$")
 
 
+@cache
 def syntax_parts(syntax: str) -> list[tuple[str, str | None]]:
     """`rd,imm_i(rs1)` -> [("rd", None), ("imm_i", "rs1")]."""
     parts: list[tuple[str, str | None]] = []
@@ -27,15 +29,26 @@ def syntax_parts(syntax: str) -> list[tuple[str, str | None]]:
     return parts
 
 
+@cache
+def _gpr_numbers() -> dict[str, int]:
+    table = register_table()
+    names = {g.name: g.number for g in table.gprs} | {g.abi: g.number for g in table.gprs}
+    return names | {"fp": table.gpr_number("fp") or 0}
+
+
+def gpr_number(text: str) -> int | None:
+    return _gpr_numbers().get(text.strip().lower())
+
+
 def register(text: str, at: int) -> int:
-    number = register_table().gpr_number(text.strip())
+    number = gpr_number(text)
     if number is None:
         raise LineError(f"bad register '{text}' (expected x0..x31, an ABI name or fp)", at)
     return number
 
 
 def is_register(text: str) -> bool:
-    return register_table().gpr_number(text.strip()) is not None
+    return gpr_number(text) is not None
 
 
 def split_memory(text: str) -> tuple[str, str] | None:

@@ -44,6 +44,7 @@ class Expr:
     node: Node
     loc: Loc
     dot: Value
+    in_expansion: bool = False  # loc is a macro/.rept use site: node positions do not apply to it
 
 
 @dataclass
