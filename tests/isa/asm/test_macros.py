@@ -145,3 +145,17 @@ def test_expansion_budget_stops_runaway_rept(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(AsmError) as info:
         assemble(".rept 1000\n.rept 1000\n.rept 1000\nnop\n.endr\n.endr\n.endr", filename="b.S")
     assert "b.S:1:1: error: more than 5000 statements after expansion" in str(info.value)
+
+
+def test_main_file_under_the_current_directory_is_named_relative(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path / "fw" / "boot.S", "nop\n")
+    assert assemble(path=str(Path(path).resolve())).lines[0].file == os.path.join("fw", "boot.S")
+
+
+def test_error_inside_a_macro_points_at_its_use() -> None:
+    with pytest.raises(AsmError) as info:
+        assemble(".macro bad x\naddi a0, a0, \\x\n.endm\nnop\n  bad 5000\n", filename="u.S")
+    assert str(info.value) == ("u.S:5:3: error: immediate 5000 out of range for addi (-2048..2047)\n"
+                               "  bad 5000\n  ^")
