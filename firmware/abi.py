@@ -214,7 +214,10 @@ class Abi:
         return found
 
     def constant(self, name: str) -> int:
-        return next(c.value for c in self.constants if c.name == name)
+        found = next((c for c in self.constants if c.name == name), None)
+        if found is None:
+            raise AbiError(f"unknown ABI constant '{name}'")
+        return found.value
 
     def feature_mask(self, names: Iterable[str]) -> int:
         mask = 0
@@ -280,6 +283,31 @@ class Abi:
         self._check_length(data, layout.size, f"ABI {gen} completion")
         values = layout.unpack(data)
         return values if raw else self._names(layout, values)
+
+    def describe(self, gen: int, data: bytes, completion: bool = False) -> str:
+        """One line a person reads: `MATMUL command_id=7 a=0x80000000 … dtype=int8 opts=bias|relu`."""
+        if completion:
+            layout = self.generation(gen).completion
+            values = self.decode_completion(gen, data)
+        else:
+            values = self.decode_descriptor(gen, data)
+            op = values["opcode"]
+            layout = (self.generation(gen).header if "args" in values
+                      else self.descriptor_layout(gen, op))
+            values |= {"opcode": op if isinstance(op, str) else f"{op}(not in ABI {gen})"}
+        types = {f.name: f.type for f in layout.fields}
+
+        def show(name: str, value: Any) -> str:
+            if isinstance(value, tuple):
+                return "|".join(value) or "-"
+            if isinstance(value, bytes):
+                return value.hex()
+            if isinstance(value, float):
+                return f"{value:g}"
+            return f"{value:#x}" if types.get(name) == "addr" else str(value)
+
+        head = str(values.pop("opcode")) if not completion else "completion"
+        return " ".join([head, *(f"{k}={show(k, v)}" for k, v in values.items())])
 
     @staticmethod
     def _check_length(data: bytes, size: int, what: str) -> None:

@@ -30,13 +30,14 @@ RELEASES_FILE = "releases.toml"
 RELEASES_NAME = "firmware/releases.toml"  # as errors name it
 ISSUES_FILE = "known_issues.toml"
 ISSUES_NAME = "firmware/known_issues.toml"
-# Keys of the manifest note (all values are strings):
-#   version     "MAJOR.MINOR.PATCH"
-#   abi         ABI generations spoken, comma-separated ascending: "1,2"
-#   driver_min  oldest supported driver version, inclusive
-#   driver_max  newest supported driver version, inclusive
-#   features    feature bit mask as "0x%08x" (bits from abi.toml; the value the features register shows)
-MANIFEST_KEYS = ("version", "abi", "driver_min", "driver_max", "features")
+# The manifest note's entries, in the order the build writes them (all values are strings).
+MANIFEST_KEYS: dict[str, str] = {
+    "version": "firmware version, MAJOR.MINOR.PATCH",
+    "abi": "ABI generations the firmware speaks, comma-separated ascending, e.g. 1,2",
+    "driver_min": "oldest supported driver version, inclusive",
+    "driver_max": "newest supported driver version, inclusive",
+    "features": "feature bit mask as 0x%08x (bits from abi.toml; the value version.fw_features shows)",
+}
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _FLAG = re.compile(r"^[A-Z][A-Z0-9_]*$")
 

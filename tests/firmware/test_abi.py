@@ -293,3 +293,28 @@ def test_each_validation_rule_rejects_its_bad_table(old: str, new: str, message:
     lines = str(info.value).splitlines()
     assert all(line.startswith("abi.toml: error: ") for line in lines)
     assert any(re.search(message, line) for line in lines), lines
+
+
+def test_describe_prints_fields_by_name_for_a_person() -> None:
+    table = abi()
+    data = encode_descriptor(1, "MATMUL", command_id=7, a=0x8000_0000, m=4, dtype="int8", opts="bias|relu",
+                             scale=0.5)
+    assert table.describe(1, data) == ("MATMUL command_id=7 a=0x80000000 b=0x0 c=0x0 bias=0x0 m=4 n=0 k=0 "
+                                       "dtype=int8 opts=bias|relu scale=0.5 zero_point=0")
+    nop = encode_descriptor(2, "NOP", command_id=1)
+    assert table.describe(2, nop) == "NOP command_id=1 queue=normal flags=-"
+    assert table.describe(1, bytes([77]) + bytes(47)) == "77(not in ABI 1) command_id=0 args=" + "00" * 40
+    done = encode_completion(1, command_id=3, status="MISALIGNED", opcode="COPY", cycles=12,
+                             value=0x8000_0004)
+    assert table.describe(1, done, completion=True) == (
+        "completion command_id=3 status=MISALIGNED opcode=COPY cycles=12 value=2147483652")
+
+
+def test_constants_and_statuses_by_name() -> None:
+    table = abi()
+    assert table.constant("ADDR_ALIGN") == 32
+    assert table.status("OVERLAP").code == 5 and table.status(6).name == "SIZE_OVERFLOW"
+    with pytest.raises(AbiError, match="unknown ABI constant 'PAGE'"):
+        table.constant("PAGE")
+    with pytest.raises(AbiError, match="unknown status code 'FINE'"):
+        table.status("FINE")

@@ -52,7 +52,7 @@ def test_manifest_entries_for_a_release() -> None:
     r = release_line().release("2.0.0")
     assert r.manifest() == {"version": "2.0.0", "abi": "1,2", "driver_min": "1.2.0", "driver_max": "2.1.0",
                             "features": "0x0000003f"}
-    assert tuple(r.manifest()) == MANIFEST_KEYS
+    assert tuple(r.manifest()) == tuple(MANIFEST_KEYS)
 
 
 def test_defsyms_carry_versions_abi_features_and_build_flags() -> None:
