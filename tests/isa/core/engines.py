@@ -26,6 +26,8 @@ class State:
 
     def diff(self, other: State) -> str:
         """A readable list of differences (empty when equal)."""
+        if self == other:
+            return ""
         lines = [f"x{i}: {a:#010x} != {b:#010x}"
                  for i, (a, b) in enumerate(zip(self.regs, other.regs, strict=True)) if a != b]
         if self.pc != other.pc:
@@ -55,11 +57,11 @@ class UnicornEngine:
         uc.mem_write(CODE_BASE, program.code())
         uc.ctl_flush_tb()  # translated blocks bake in the previous `until` address
         uc.mem_write(DATA_BASE, program.data)
-        for i in range(1, 32):
-            uc.reg_write(self.x[i], program.regs[i])
+        uc.reg_write_batch(list(zip(self.x[1:], program.regs[1:], strict=True)))
         uc.emu_start(CODE_BASE, program.end, count=MAX_INSNS)
-        regs = tuple(uc.reg_read(r) & 0xFFFFFFFF for r in self.x)
-        return State(regs, uc.reg_read(self.pc) & 0xFFFFFFFF, bytes(uc.mem_read(DATA_BASE, DATA_SIZE)))
+        *regs, pc = uc.reg_read_batch([*self.x, self.pc])
+        return State(tuple(r & 0xFFFFFFFF for r in regs), pc & 0xFFFFFFFF,
+                     bytes(uc.mem_read(DATA_BASE, DATA_SIZE)))
 
 
 class CoreEngine:

@@ -15,6 +15,7 @@ the data region; the generator never writes either, everything else is fair game
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
@@ -25,7 +26,7 @@ from isa.spec import instruction_set
 CODE_BASE = region("itcm").base
 DATA_BASE = region("dtcm").base
 DATA_SIZE = 512
-CODE_WINDOW = 16 * 1024  # every program is padded with zero words to this size
+CODE_WINDOW = 8 * 1024  # every program is padded with zero words to this size
 COUNTER_REG = 30
 BASE_REG = 31
 BASE_VALUE = DATA_BASE + DATA_SIZE // 2
@@ -104,6 +105,7 @@ class Program:
     data: bytes
     seed: int | None = None
     _words: list[int] | None = field(default=None, repr=False)
+    _code: bytes | None = field(default=None, repr=False)
 
     @property
     def insns(self) -> list[Insn]:
@@ -115,9 +117,11 @@ class Program:
         return self._words
 
     def code(self) -> bytes:
-        """The code window: the program followed by zero words."""
-        raw = b"".join(w.to_bytes(4, "little") for w in self.words())
-        return raw + bytes(CODE_WINDOW - len(raw))
+        """The code window: the program followed by zero words (illegal instructions)."""
+        if self._code is None:
+            words = self.words()
+            self._code = struct.pack(f"<{len(words)}I", *words) + bytes(CODE_WINDOW - 4 * len(words))
+        return self._code
 
     @property
     def end(self) -> int:

@@ -32,6 +32,15 @@ LONG_SEED_BASE = 1_000_000
 MEMCHECK_PROGRAMS = 300
 
 
+@pytest.fixture(autouse=True)
+def _long_runs_only_when_selected(request: pytest.FixtureRequest) -> None:
+    """The default run (`pytest -n 2`) skips the long ones; `-m long` (or `-m memcheck`) selects them."""
+    if request.node.get_closest_marker("long"):
+        expr = request.config.getoption("markexpr") or ""
+        if "long" not in expr.replace("not long", "") and "memcheck" not in expr.replace("not memcheck", ""):
+            pytest.skip("long run: select it with -m long")
+
+
 @pytest.fixture(scope="module")
 def pair() -> tuple[CoreEngine, UnicornEngine]:
     return CoreEngine(), UnicornEngine()
@@ -45,8 +54,9 @@ def _compare(program: rvgen.Program, pair: tuple[CoreEngine, UnicornEngine]) -> 
     if diff:
         small = shrink(program, ours, ref)
         small_diff = ours.run(small).diff(ref.run(small))
+        first = diff.splitlines()[0]
         pytest.fail(f"core != unicorn (core value first):\n{small_diff}\n{small.listing()}\n"
-                    f"(full program: {len(program.insns)} instructions; first difference {diff.splitlines()[0]})")
+                    f"(full program: {len(program.insns)} instructions; first difference {first})")
 
 
 def _check_seeds(seeds: range, pair: tuple[CoreEngine, UnicornEngine]) -> None:
@@ -68,7 +78,8 @@ def test_many_random_programs_match_unicorn(chunk: int, pair: tuple[CoreEngine, 
 
 @settings(max_examples=200)
 @given(data=st.data())
-def test_hypothesis_programs_match_unicorn(pair: tuple[CoreEngine, UnicornEngine], data: st.DataObject) -> None:
+def test_hypothesis_programs_match_unicorn(pair: tuple[CoreEngine, UnicornEngine],
+                                           data: st.DataObject) -> None:
     _compare(rvgen.from_hypothesis(data), pair)
 
 
