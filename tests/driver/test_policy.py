@@ -20,7 +20,10 @@ from driver.errors import FeatureMissing, Incompatible
 from driver.policy import FirmwareDescription, Policy, Verdict, evaluate, release_distance
 from driver.releases import driver_line
 from firmware.releases import Version, release_line
+from isa.elfwrite import write_elf
 from isa.errors import NpuError
+from isa.image import ObjectImage, Section
+from isa.manifest import read_manifest
 
 FW = ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "2.0.0", "2.1.0"]
 # Cell: status letter, then the chosen ABI, then what makes it so.
@@ -201,3 +204,15 @@ def test_a_live_handshake_refusal_is_reported_as_such() -> None:
     assert (v.status, v.forceable) == ("incompatible", False)
     assert [(r.rule, r.message) for r in v.blocking()] == [
         ("handshake", "firmware 1.3.0 answered the handshake with refused_abi")]
+
+
+def test_manifest_written_into_an_image_reads_back_into_the_same_verdict() -> None:
+    """The static path: release row → manifest note in an ELF → description → verdict."""
+    release = release_line().release("1.2.0")
+    image = ObjectImage(sections=[Section(".text", 0x0, bytearray(b"\x13\x00\x00\x00"), 4, "ax")],
+                        manifest=release.manifest())
+    manifest = read_manifest(write_elf(image))
+    assert manifest is not None
+    fw = FirmwareDescription.from_manifest(manifest.entries)
+    assert fw == FirmwareDescription.from_release(release)
+    assert evaluate(driver_line().release("1.0.0"), fw) == verdict("1.0.0", "1.2.0")
