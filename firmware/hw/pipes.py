@@ -83,6 +83,7 @@ class Pipes:
         self.current: dict[str, tuple[Entry, int, int] | None] = dict.fromkeys(self.names)
         self.flags: set[Flag] = set()
         self.blocked: dict[str, Flag] = {}
+        self.blocked_since: dict[str, int] = {}
         self.busy_ticks = dict.fromkeys(self.names, 0)
         self.busy_cycles = dict.fromkeys(self.names, 0)
         self.completed = dict.fromkeys(self.names, 0)
@@ -164,6 +165,7 @@ class Pipes:
             dropped.extend(self.queues[pipe])
             self.queues[pipe].clear()
         self.blocked.clear()
+        self.blocked_since.clear()
         return dropped
 
     def _retire(self, entry: Entry, start: int, end: int) -> None:
@@ -178,12 +180,14 @@ class Pipes:
             if head.kind == "wait":
                 assert head.flag is not None
                 if head.flag not in self.flags:
-                    self.blocked[pipe] = head.flag
+                    if pipe not in self.blocked:
+                        self.blocked[pipe] = head.flag
+                        self.blocked_since[pipe] = t
                     return
                 self.flags.discard(head.flag)
                 self.blocked.pop(pipe, None)
                 q.popleft()
-                self._retire(head, t, t)
+                self._retire(head, self.blocked_since.pop(pipe, t), t)  # the span shows the wait
                 continue
             q.popleft()
             if head.kind == "set":
@@ -201,10 +205,12 @@ class Pipes:
 
     def state(self) -> tuple[Any, ...]:
         return ({n: tuple(q) for n, q in self.queues.items()}, dict(self.current), frozenset(self.flags),
-                dict(self.blocked), dict(self.busy_ticks), dict(self.busy_cycles), dict(self.completed))
+                dict(self.blocked), dict(self.blocked_since), dict(self.busy_ticks), dict(self.busy_cycles),
+                dict(self.completed))
 
     def load_state(self, state: tuple[Any, ...]) -> None:
-        queues, current, flags, blocked, busy_ticks, busy_cycles, completed = state
+        queues, current, flags, blocked, since, busy_ticks, busy_cycles, completed = state
+        self.blocked_since = dict(since)
         self.queues = {n: deque(q) for n, q in queues.items()}
         self.current = dict(current)
         self.flags = set(flags)
@@ -329,7 +335,7 @@ class PipeFront:
             dev.hazards.complete(entry)
             path = f"perf.busy_{entry.pipe}"
             dev.reg_set(path, (dev.regs.peek(path) + entry.plan.cycles) & 0xFFFFFFFF)
-        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end))
+        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end, entry.kind))
         for hook in dev.on_complete:
             hook(entry=entry, start=start, end=end)
 

@@ -23,6 +23,7 @@ class Span:
     issue: int
     start: int
     end: int
+    kind: str = "op"  # "op"; "set"/"wait" for flags (a wait's span is the time it held the pipe)
 
     @property
     def mnemonic(self) -> str:
@@ -50,7 +51,8 @@ class Timeline:
         return [s for s in self.spans if s.pipe == pipe]
 
     def busy_ticks(self, pipe: str) -> int:
-        return sum(s.end - s.start for s in self.spans if s.pipe == pipe)
+        """Ticks `pipe` spent on operations (waiting on a flag is not work)."""
+        return sum(s.end - s.start for s in self.spans if s.pipe == pipe and s.kind == "op")
 
     def to_chrome_trace(self) -> dict[str, Any]:
         """The spans as Chrome trace events: one thread per pipe, times in microseconds."""
@@ -61,7 +63,7 @@ class Timeline:
         for s in self.spans:
             events.append({"ph": "X", "name": s.mnemonic, "pid": 0, "tid": tid[s.pipe],
                            "ts": s.start / 1000, "dur": (s.end - s.start) / 1000,
-                           "args": {"pc": f"0x{s.pc:08x}", "seq": s.seq, "issue": s.issue}})
+                           "args": {"pc": f"0x{s.pc:08x}", "seq": s.seq, "issue": s.issue, "kind": s.kind}})
         return {"traceEvents": events, "displayTimeUnit": "ns"}
 
     def state(self) -> tuple[tuple[Span, ...], int]:

@@ -35,7 +35,7 @@ class Rig:
     def _retire(self, entry: Entry, start: int, end: int) -> None:
         if entry.plan is not None:
             entry.plan.execute()
-        self.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end))
+        self.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end, entry.kind))
 
     def op(self, pipe: str, cycles: int, name: str) -> Entry:
         return self._issue(Entry(self.seq, pipe, "npu_x", 4 * self.seq, self.clock.now, "op",
@@ -94,8 +94,10 @@ def test_waitflag_holds_the_pipe_until_setflag_retires() -> None:
     assert rig.pipes.waiting() == {"m": ("mte2", "m", 0)}
     rig.run_to(100)
     assert rig.log == ["dma", "cube"]
-    cube = rig.timeline.for_pipe("m")[-1]
+    wait, cube = rig.timeline.for_pipe("m")
+    assert (wait.start, wait.end) == (0, 20)  # the span of a waitflag shows how long it held the pipe
     assert (cube.start, cube.end) == (20, 25)
+    assert rig.timeline.busy_ticks("m") == 5
     assert rig.pipes.flags == set()  # the wait cleared it
 
 
