@@ -335,7 +335,8 @@ class PipeFront:
             dev.hazards.complete(entry)
             path = f"perf.busy_{entry.pipe}"
             dev.reg_set(path, (dev.regs.peek(path) + entry.plan.cycles) & 0xFFFFFFFF)
-        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end, entry.kind))
+        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
+                                  entry.kind))
         for hook in dev.on_complete:
             hook(entry=entry, start=start, end=end)
 

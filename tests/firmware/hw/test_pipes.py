@@ -35,7 +35,8 @@ class Rig:
     def _retire(self, entry: Entry, start: int, end: int) -> None:
         if entry.plan is not None:
             entry.plan.execute()
-        self.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end, entry.kind))
+        self.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
+                                   entry.kind))
 
     def op(self, pipe: str, cycles: int, name: str) -> Entry:
         return self._issue(Entry(self.seq, pipe, "npu_x", 4 * self.seq, self.clock.now, "op",
