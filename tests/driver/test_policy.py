@@ -15,10 +15,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driver.errors import FeatureMissing, Incompatible
 from driver.policy import FirmwareDescription, Policy, Verdict, evaluate, release_distance
-from driver.releases import driver_line
+from driver.releases import DriverOp, DriverRelease, driver_line
+from firmware.abi import abi
 from firmware.releases import Version, release_line
 from isa.elfwrite import write_elf
 from isa.errors import NpuError
@@ -216,3 +219,33 @@ def test_manifest_written_into_an_image_reads_back_into_the_same_verdict() -> No
     fw = FirmwareDescription.from_manifest(manifest.entries)
     assert fw == FirmwareDescription.from_release(release)
     assert evaluate(driver_line().release("1.0.0"), fw) == verdict("1.0.0", "1.2.0")
+
+
+_VERSIONS = st.builds(Version, st.integers(1, 3), st.integers(0, 3), st.integers(0, 1))
+_GENS = st.sets(st.integers(1, 3), min_size=1).map(lambda s: tuple(sorted(s)))
+_FEATURES = st.sets(st.sampled_from([f.name for f in abi().features]))
+
+
+@settings(max_examples=100)
+@given(dv=_VERSIONS, fv=_VERSIONS, dgens=_GENS, fgens=_GENS, lo=_VERSIONS, hi=_VERSIONS, has=_FEATURES,
+       needs=_FEATURES, others=st.lists(_VERSIONS, max_size=6), force=st.booleans())
+def test_rules_hold_for_any_pair(dv, fv, dgens, fgens, lo, hi, has, needs, others, force) -> None:
+    op = DriverOp("op", None, tuple(sorted(needs)), "")
+    driver = DriverRelease(dv, dgens, (op,))
+    fw = FirmwareDescription(fv, fgens, min(lo, hi), max(lo, hi), tuple(sorted(has)))
+    v = evaluate(driver, fw, force=force, versions=others)
+    rules = {r.rule for r in v.blocking()}
+    never = bool(rules & {"abi", "driver_range"})
+    assert v.distance == release_distance(dv, fv, others)
+    assert (v.abi is None) == (not set(dgens) & set(fgens))
+    if never:
+        assert (v.status, v.forceable, v.forced) == ("incompatible", False, False)
+    elif v.distance > 2:
+        assert v.forceable and v.forced == force and v.ok == force
+    else:
+        assert v.ok and not v.forceable
+    if v.ok:
+        assert v.missing_features == tuple(sorted(needs - has))
+        assert v.status == ("degraded" if needs - has else "compatible_with_warning"
+                            if v.distance == 2 or v.forced else "compatible")
+    assert Verdict.from_dict(json.loads(v.to_json())) == v
