@@ -248,6 +248,8 @@ class Device:
 
     def _run(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
         self._watching = predicate is not None
+        if predicate is None and self._skip_idle(target):
+            return DeviceStop("time", self.now)
         while True:
             self._process_due()
             if predicate is not None and predicate():
@@ -267,8 +269,17 @@ class Device:
                 self.clock.now = horizon
             self._account()
 
+    def _skip_idle(self, target: int) -> bool:
+        """The fast path of a host access: nothing runs and nothing is due before `target`."""
+        nxt = self._next_event_tick()
+        if (nxt is not None and nxt <= target) or self._pending_reset or self._core_can_run():
+            return False
+        self.clock.now = target
+        self._account()
+        return True
+
     def _stopped(self, stop: DeviceStop) -> DeviceStop:
-        self._account(force=True)
+        self._account()
         if stop.reason == "core":
             for hook in self.on_stop:
                 hook(stop=stop)
