@@ -85,13 +85,11 @@ class Core:
                 raise NpuError(f"region {r.name}: too many regions or no host memory for it")
         self._handle = ffi.new_handle(self)
         self._c.cb.user = self._handle
-        self._c.cb.mmio_read = lib.py_mmio_read
-        self._c.cb.mmio_write = lib.py_mmio_write
         self.regs = Registers(self._c)
         self.breakpoints = Breakpoints(self._c)
         self.watchpoints = Watchpoints(self._c)
         self.trace = TraceRing(self._c)
-        self.mmio: object | None = None
+        self._mmio: object | None = None
         self._xnpu: XnpuHandler | None = None
         self.catch_traps: set[int] = set()
         self._in_callback: str | None = None
@@ -189,6 +187,17 @@ class Core:
         return self.memory.view(region_name)
 
     # ------------------------------------------------------------ callbacks
+    @property
+    def mmio(self) -> object | None:
+        return self._mmio
+
+    @mmio.setter
+    def mmio(self, handler: object | None) -> None:
+        """handler.read(addr, size) -> int, handler.write(addr, size, value); without one MMIO faults."""
+        self._mmio = handler
+        self._c.cb.mmio_read = ffi.NULL if handler is None else lib.py_mmio_read
+        self._c.cb.mmio_write = ffi.NULL if handler is None else lib.py_mmio_write
+
     @property
     def xnpu(self) -> XnpuHandler | None:
         return self._xnpu

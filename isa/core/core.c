@@ -50,7 +50,7 @@ typedef u32 __attribute__((may_alias)) a32;
 /* A synchronous exception raised by the instruction at pc (it does not retire). */
 #define TRAP(cause, tval) do { c->a.pc = pc; SYNC(); \
     if (core_take_trap(c, (cause), (tval))) goto out; \
-    pc = c->a.pc; goto resolve; } while (0)
+    pc = c->a.pc; JUMP(); } while (0)
 
 /* An instruction that cannot complete because a Python callback raised: undo its count. */
 #define ABORT() do { left++; c->a.pc = pc; SYNC(); c->stop.reason = STOP_EXCEPTION; \
