@@ -11,7 +11,9 @@ The host interface, as the driver's in-process bus calls it (all on `Device`):
 - `host_irq_pending() -> bool`, `advance(ticks)`, `run_until(predicate, timeout_ticks)`.
 
 `origin` is whatever the caller wants observers to see as the access's origin (a call
-site); firmware accesses carry the pc. This module also serves the host-side effects of
+site); firmware accesses carry the pc. The device runs during an access's latency; a
+debugger stop of the core in that time ends the latency early (the device's `on_stop`
+hooks see it, and the next access or `advance` continues). This module also serves the host-side effects of
 the `ctrl` block (soft reset, run/halt) and the firmware load window (`fw_load`).
 """
 

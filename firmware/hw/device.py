@@ -424,7 +424,11 @@ class Device:
 
     def _triggered(self, injections: list[Injection]) -> None:
         if any(i.kind == "hang" for i in injections) and self.injector.take("hang", self.now):
-            self.hung = True
+            self.hung = True  # the core spins from now on: awake, no progress, no pets
+            if self.asleep and self.halted is None:
+                self.asleep = False
+                self.watchdog.wake(self.now)
+                self.schedule_watchdog()
             self.cut_slice()
 
     # ------------------------------------------------------------ snapshot

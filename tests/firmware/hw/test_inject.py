@@ -153,3 +153,16 @@ def test_pending_injections_are_part_of_a_snapshot() -> None:
     assert dev.injector.pending() and dev.halted is None
     dev.advance(10 * TIMEOUT)
     assert (log_of(dev), dev.errors, dev.now, dev.core.pc) == first
+
+
+def test_hang_while_sleeping_wakes_into_a_spin_the_watchdog_catches() -> None:
+    dev = Device()
+    load(dev, "watchdog", TIMEOUT=TIMEOUT, PETS=1, SLEEP=1)
+    dev.advance(HANG_AT // 2)
+    assert dev.asleep
+    dev.inject("hang", on="doorbell")
+    dev.bar0_write(dev.regs.map.register("queue0.sq_doorbell").offset, 4, 1)
+    rang = dev.now - dev.config.bar0_latency_ticks
+    dev.advance(2 * TIMEOUT)
+    (err,) = dev.errors
+    assert err.cause == "watchdog" and rang < err.tick <= rang + TIMEOUT
