@@ -336,13 +336,18 @@ class Abi:
             mask = 0
             for item in filter(None, items):
                 bit = self.names[f.flags].by_name(item)
-                if bit is None:
+                unnamed = item[3:].isdigit() and item.startswith("bit")  # as decode shows unnamed bits
+                if bit is None and not unnamed:
                     raise AbiError(f"{where}: '{item}' is not a {f.flags} flag")
-                mask |= 1 << bit.value
+                mask |= 1 << (bit.value if bit else int(item[3:]))
             value = mask
         if f.type == "f32":
-            if not isinstance(value, int | float):
+            if not isinstance(value, int | float) or isinstance(value, bool):
                 raise AbiError(f"{where}: expected a number, got {value!r}")
+            try:
+                struct.pack("<f", value)
+            except OverflowError:
+                raise AbiError(f"{where}: {value!r} does not fit f32") from None
             return float(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise AbiError(f"{where}: expected an integer, got {value!r}")

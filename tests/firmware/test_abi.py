@@ -88,6 +88,7 @@ def test_garbage_decodes_without_raising() -> None:
     assert decode_descriptor(1, bytes([10]) + bytes(47))["opcode"] == 10
     flags = decode_descriptor(2, bytes(8) + (0x81).to_bytes(4, "little") + bytes(52))["flags"]
     assert flags == ("irq", "bit7")
+    assert encode_descriptor(2, "NOP", flags=flags)[8:12] == (0x81).to_bytes(4, "little")
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -101,6 +102,8 @@ def test_garbage_decodes_without_raising() -> None:
     (lambda: encode_descriptor(1, "MATMUL", opts="gelu"), "'gelu' is not a matmul_opts flag"),
     (lambda: encode_descriptor(1, "MATMUL", m=1.5), r"MATMUL/abi1.m: expected an integer, got 1.5"),
     (lambda: encode_descriptor(1, "MATMUL", scale="x"), "MATMUL/abi1.scale: expected a number"),
+    (lambda: encode_descriptor(1, "MATMUL", scale=1e39), r"MATMUL/abi1.scale: 1e\+39 does not fit f32"),
+    (lambda: encode_descriptor(2, "NOP", flags="irq|bitx"), "'bitx' is not a desc_flags flag"),
     (lambda: decode_descriptor(1, bytes(64)), "ABI 1 descriptor is 48 bytes, got 64"),
     (lambda: decode_completion(2, bytes(16)), "ABI 2 completion is 32 bytes, got 16"),
     (lambda: encode_completion(1, status="FINE"), "'FINE' is not a status value"),
