@@ -457,6 +457,9 @@ def _numbered(rows: Any, what: str, key: str, problems: TomlProblems) -> list[tu
     """Rows of (name, number, desc) with unique names and numbers: statuses, features, enum values."""
     out = []
     for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            problems.add(f"{what} row {row!r} is not a table")
+            continue
         name = _get(row, "name", str, what, problems, "")
         out.append((name, _get(row, key, int, f"{what} {name}", problems, -1),
                     _get(row, "desc", str, f"{what} {name}", problems, "")))
