@@ -72,7 +72,7 @@ class RegisterFile:
         self.map = rmap or regmap()
         self.clock: Callable[[], int] = _zero
         self._slots = [Slot(r) for r in self.map.registers]
-        self._observers: list[Observer] = []
+        self._observers: tuple[Observer, ...] = ()  # replaced, never mutated: safe to iterate
         self._ports: dict[str, dict[Any, Port]] = {}
         base = self.map.mmio_base
         plans = _plans(self.map)
@@ -143,12 +143,13 @@ class RegisterFile:
         reg = port.reg
         cycle = self.clock()
         now = port.slot.value
-        events = [Access(port.side, kind, reg.path, reg.offset, reg.width, old, new, cycle, origin)]
+        observers = self._observers
+        event = Access(port.side, kind, reg.path, reg.offset, reg.width, old, new, cycle, origin)
+        for observer in observers:
+            observer(event)
         if now != old:
-            events.append(Access(port.side, "change", reg.path, reg.offset, reg.width, old, now, cycle,
-                                 origin))
-        for event in events:
-            for observer in tuple(self._observers):
+            event = Access(port.side, "change", reg.path, reg.offset, reg.width, old, now, cycle, origin)
+            for observer in observers:
                 observer(event)
 
     def _run_hooks(self, hooks: list, port: Port, kind: str, new: int, origin: Any,
@@ -180,7 +181,7 @@ class RegisterFile:
             reg = port.reg
             event = Access("debugger", "change", reg.path, reg.offset, reg.width, old, slot.value,
                            self.clock(), origin)
-            for observer in tuple(self._observers):
+            for observer in self._observers:
                 observer(event)
 
     # ---------------------------------------------------------------- fields, for units
@@ -239,11 +240,14 @@ class RegisterFile:
 
     def observe(self, callback: Observer) -> Observer:
         """Call `callback(access)` on every access and every change, from any side."""
-        self._observers.append(callback)
+        self._observers = (*self._observers, callback)
         return callback
 
     def unobserve(self, callback: Observer) -> None:
-        self._observers.remove(callback)
+        """Stop calling `callback`; unknown callbacks are an error in the caller."""
+        observers = list(self._observers)
+        observers.remove(callback)
+        self._observers = tuple(observers)
 
     # ---------------------------------------------------------------- state
     def reset(self, origin: Any = "reset") -> None:
@@ -255,7 +259,7 @@ class RegisterFile:
                     reg = slot.reg
                     event = Access("unit", "change", reg.path, reg.offset, reg.width, old, slot.value,
                                    self.clock(), origin)
-                    for observer in tuple(self._observers):
+                    for observer in self._observers:
                         observer(event)
 
     def snapshot(self) -> tuple[int, ...]:
