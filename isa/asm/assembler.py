@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from isa.asm.diagnostics import Diagnostics, LineError, Loc
-from isa.asm.expr import Context, Node, NotConstant, Value, evaluate, parse
+from isa.asm.expr import Context, Node, NotConstant, Value, evaluate, hi20, lo12, parse
 from isa.asm.layout import rule_for
 from isa.asm.lexer import unclosed_quote
 from isa.asm.macros import Macro
@@ -72,7 +72,10 @@ class Pass1Context(Context):
         return self._dot
 
     def modifier(self, name: str, arg: Node, pos: int) -> int:
-        raise NotConstant(name)
+        value = evaluate(arg, self)
+        if name in ("hi", "lo") and value.absolute:
+            return hi20(value.offset) if name == "hi" else lo12(value.offset)
+        raise NotConstant(f"%{name}")
 
 
 class Assembler:
@@ -156,8 +159,10 @@ class Assembler:
         try:
             value = evaluate(e.node, Pass1Context(self, e.dot))
         except NotConstant as exc:
-            raise LineError(f"{what} must be a constant known at this point; "
-                            f"'{exc.args[0]}' is not defined before it", offset) from None
+            name = exc.args[0]
+            detail = (f"{name} of an address is only known after layout" if name.startswith("%")
+                      else f"'{name}' is not defined before it")
+            raise LineError(f"{what} must be a constant known at this point; {detail}", offset) from None
         except LineError as exc:
             raise LineError(exc.message, offset + (exc.col or 0)) from None
         if not value.absolute:
@@ -227,6 +232,8 @@ class Assembler:
             self.statement(stmt)
         except LineError as exc:
             self.diag.error(stmt.loc(exc.col or 0), exc.message)
+        except RecursionError:
+            self.diag.error(stmt.loc(), "statement nested too deeply")
 
     def statement(self, stmt: Stmt) -> None:
         if self.collect is not None:

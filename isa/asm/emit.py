@@ -74,7 +74,10 @@ class Linker:
             self._evaluating.discard(name)
 
     def value(self, e: Expr, pc: int = 0) -> int:
-        return evaluate(e.node, Pass2Context(self, e.dot, pc)).offset
+        try:
+            return evaluate(e.node, Pass2Context(self, e.dot, pc)).offset
+        except RecursionError:
+            raise LineError("symbol definitions nested too deeply", 0) from None
 
     def pcrel_delta(self, anchor: int, pos: int) -> int:
         """The full offset of the %pcrel_hi in the auipc at `anchor` (what %pcrel_lo completes)."""
