@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from firmware.hw.access import Port, PortPlan, Slot, make_port, plan
-from firmware.hw.regmap import SIDES, FieldValue, RegisterError, RegisterMap, canonical, regmap
+from firmware.hw.regmap import SIDES, FieldValue, Register, RegisterError, RegisterMap, canonical, regmap
 
 
 class UnmappedError(RegisterError):
@@ -99,12 +99,14 @@ class RegisterFile:
             if port is None:
                 self.map.register(key)  # raises with a suggestion
             return port
+        if not isinstance(key, int):
+            raise RegisterError(f"a register is named by path, offset or address, not {key!r}")
         where = "BAR0 offset" if side == "host" else "MMIO address" if side == "firmware" else "offset"
         if side == "host" and key >= self.map.mmio_base:
             raise UnmappedError(f"{where} 0x{key:x}: the host addresses registers by BAR0 offset")
         raise UnmappedError(f"no register at {where} 0x{key:x}")
 
-    def register_at(self, key: int | str, side: str = "unit"):
+    def register_at(self, key: int | str, side: str = "unit") -> Register:
         """The `Register` a key names for a side (offset, address or path)."""
         port = self._ports.get(side, {}).get(key)
         return (port or self._port(key, side)).reg

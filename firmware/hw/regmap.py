@@ -226,6 +226,9 @@ class RegisterMap:
         )
 
     # ---------------------------------------------------------------- lookups
+    display_name = staticmethod(display_name)
+    canonical = staticmethod(canonical)
+
     def register(self, path: str) -> Register:
         """A register by path or display name (`queue0.sq_tail`, `QUEUE0.SQ_TAIL`)."""
         reg = self._by_path.get(path) or self._by_path.get(canonical(path))

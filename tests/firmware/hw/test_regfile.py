@@ -157,6 +157,8 @@ def test_sides_address_registers_their_own_way(regs: RegisterFile) -> None:
         regs.read("queue0.sq_tial", "host")
     with pytest.raises(RegisterError, match=r"^unknown side 'cpu'"):
         regs.read(tail.offset, "cpu")
+    with pytest.raises(RegisterError, match=r"^a register is named by path, offset or address, not None$"):
+        regs.read(None, "host")  # type: ignore[arg-type]
     assert regs.register_at(tail.address, "firmware") is tail
 
 

@@ -90,6 +90,7 @@ def test_paths_and_display_names_are_one_name_in_two_spellings() -> None:
     assert rmap.register(" Queue0.Sq_Tail ") is reg
     assert reg.display == "QUEUE0.SQ_TAIL" == display_name(reg.path)
     assert canonical(reg.display) == reg.path
+    assert rmap.display_name(reg.path) == reg.display and rmap.canonical(reg.display) == reg.path
     assert rmap.at_offset(reg.offset) is reg
     assert rmap.at_address(reg.address) is reg
     assert rmap.at_offset(reg.offset + 2) is None
