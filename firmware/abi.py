@@ -34,6 +34,8 @@ TYPES: dict[str, tuple[str, int]] = {
     "i8": ("b", 1), "i16": ("h", 2), "i32": ("i", 4), "f32": ("f", 4), "addr": ("I", 4),
 }
 FEATURE_BITS = 32
+_RANGES = {t: (-(1 << (8 * n - 1)), (1 << (8 * n - 1)) - 1) if t.startswith("i") else (0, (1 << (8 * n)) - 1)
+           for t, (_, n) in TYPES.items()}
 
 
 class AbiError(NpuError):
@@ -63,10 +65,7 @@ class Field:
         return Field(self.name, self.offset + delta, self.type, self.desc, self.enum, self.flags)
 
     def value_range(self) -> tuple[int, int]:
-        bits = 8 * self.size
-        if self.type.startswith("i"):
-            return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        return 0, (1 << bits) - 1
+        return _RANGES[self.type]
 
 
 @dataclass(frozen=True)
@@ -86,11 +85,19 @@ class Names:
     kind: str  # "enum" or "flags"
     values: tuple[Value, ...]
 
+    @cached_property
+    def _names(self) -> dict[str, Value]:
+        return {v.name: v for v in self.values}
+
+    @cached_property
+    def _values(self) -> dict[int, Value]:
+        return {v.value: v for v in self.values}
+
     def by_name(self, name: str) -> Value | None:
-        return next((v for v in self.values if v.name == name), None)
+        return self._names.get(name)
 
     def by_value(self, value: int) -> Value | None:
-        return next((v for v in self.values if v.value == value), None)
+        return self._values.get(value)
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,12 @@ class Struct:
     size: int
     fields: tuple[Field, ...]
 
+    @cached_property
+    def _index(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
     def field(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._index.get(name)
 
     @cached_property
     def _order(self) -> tuple[Field, ...]:
@@ -188,7 +199,8 @@ class Abi:
         self.names = names
         self.constants = constants
         self.info = info
-        self._layouts: dict[tuple[int, int], Struct] = {}
+        self._layouts: dict[tuple[int, str | int], Struct] = {}
+        self._opcodes: dict[str | int, Opcode] = {o.name: o for o in opcodes} | {o.code: o for o in opcodes}
 
     # -- lookups -----------------------------------------------------------
     def generation(self, gen: int) -> Generation:
@@ -199,8 +211,7 @@ class Abi:
 
     def opcode(self, op: str | int, gen: int | None = None) -> Opcode:
         """The opcode by name (case-insensitive) or code; with `gen`, it must exist there."""
-        key = op.upper() if isinstance(op, str) else op
-        found = next((o for o in self.opcodes if key in (o.name, o.code)), None)
+        found = self._opcodes.get(op.upper() if isinstance(op, str) else op)
         if found is None:
             raise AbiError(f"unknown opcode {op!r}")
         if gen is not None and gen not in found.abi:
@@ -236,12 +247,13 @@ class Abi:
     # -- layouts -----------------------------------------------------------
     def descriptor_layout(self, gen: int, op: str | int) -> Struct:
         """The full descriptor of `op` in `gen`: header plus its arguments at absolute offsets."""
-        g, o = self.generation(gen), self.opcode(op, gen)
-        key = (gen, o.code)
-        if key not in self._layouts:
+        layout = self._layouts.get((gen, op))
+        if layout is None:
+            g, o = self.generation(gen), self.opcode(op, gen)
             args = tuple(f.moved(g.args_offset) for f in o.args)
-            self._layouts[key] = Struct(f"{o.name}/abi{gen}", g.descriptor_size, g.header.fields + args)
-        return self._layouts[key]
+            layout = self._layouts[gen, op] = Struct(f"{o.name}/abi{gen}", g.descriptor_size,
+                                                     g.header.fields + args)
+        return layout
 
     # -- codec -------------------------------------------------------------
     def encode_descriptor(self, gen: int, op: str | int, /, **fields: Any) -> bytes:
@@ -249,7 +261,7 @@ class Abi:
         layout = self.descriptor_layout(gen, op)
         if "opcode" in fields:
             raise AbiError(f"{layout.name}: the opcode is the second argument, not a field")
-        fields["opcode"] = self.opcode(op).code
+        fields["opcode"] = self._opcodes[op.upper() if isinstance(op, str) else op].code
         return layout.pack(self._coerce(layout, fields))
 
     def decode_descriptor(self, gen: int, data: bytes, /, raw: bool = False) -> dict[str, Any]:
