@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from programs import load, symbol
@@ -187,3 +189,25 @@ def test_dma_status_shows_the_busy_dma_pipes() -> None:
     assert dev.bar0_read(status.offset, 4) == dev.regs.map.encode("dma.status", mte2=1, mte3=1)
     dev.run_until(lambda: dev.asleep, RUN)
     assert dev.bar0_read(status.offset, 4) == 0
+
+
+def test_observers_see_unit_writes_and_the_timeline_exports() -> None:
+    dev, _, _, _ = matmul_device(flag=1)
+    seen = []
+    dev.regs.observe(lambda a: seen.append((a.side, a.kind, a.path, a.new)))
+    dev.run_until(lambda: dev.asleep, RUN)
+    cube = costs.cube_cycles(M, K, N, "fp16")
+    assert ("unit", "write", "perf.busy_m", cube) in seen
+    trace = json.loads(json.dumps(dev.timeline.to_chrome_trace()))
+    names = [e["name"] for e in trace["traceEvents"] if e["ph"] == "X" and e["args"]["kind"] == "op"]
+    assert names == ["npu.dma", "npu.dma", "npu.mmad", "npu.dma", "npu.dma"]
+
+
+def test_run_counts_cycles_of_the_current_clock() -> None:
+    dev = Device()
+    load(dev, "watchdog", TIMEOUT=1 << 30, PETS=1 << 20, SLEEP=1)
+    dev.run(1000)
+    assert dev.now == 1000 and dev.core.cycles == 1000
+    dev.set_clock_mhz(250)
+    dev.run(1000)
+    assert dev.now == 5000 and dev.core.cycles == 2000
