@@ -211,3 +211,14 @@ def test_line_rows_for_every_instruction_word() -> None:
     image = assemble("_start:\n  li a0, 0x12345678\n  nop; ret\n", filename="fw.S")
     assert [(r.addr, r.file, r.line, r.col) for r in image.lines] == [
         (0, "fw.S", 2, 3), (4, "fw.S", 2, 3), (8, "fw.S", 3, 3), (12, "fw.S", 3, 8)]
+
+
+def test_call_tail_la_expansions_hand_checked() -> None:
+    image = assemble("call f\ntail f\nla a0, f\nlw a1, f\nf: sw a1, f, t0")
+    assert words(image) == [
+        0x00000097, 0x020080E7,  # auipc ra, 0; jalr ra, 32(ra)     (f is at 0x20)
+        0x00000317, 0x01830067,  # auipc t1, 0; jalr zero, 24(t1)
+        0x00000517, 0x01050513,  # auipc a0, 0; addi a0, a0, 16
+        0x00000597, 0x0085A583,  # auipc a1, 0; lw a1, 8(a1)
+        0x00000297, 0x00B2A023,  # auipc t0, 0; sw a1, 0(t0)
+    ]
