@@ -57,7 +57,7 @@ class Registers:
     def __len__(self) -> int:
         return 32
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return (int(self._x[i]) for i in range(32))
 
 

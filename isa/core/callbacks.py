@@ -16,7 +16,7 @@ def py_mmio_read(user: object, addr: int, size: int, value: object) -> int:
         core._in_callback = "mmio"
         value[0] = int(core.mmio.read(addr, size)) & ((1 << (8 * size)) - 1)
         return 0
-    except BaseException as exc:  # noqa: BLE001 - re-raised by Core.run
+    except BaseException as exc:
         core._callback_error = exc
         return 1
     finally:
@@ -30,7 +30,7 @@ def py_mmio_write(user: object, addr: int, size: int, value: int) -> int:
         core._in_callback = "mmio"
         core.mmio.write(addr, size, value)
         return 0
-    except BaseException as exc:  # noqa: BLE001 - re-raised by Core.run
+    except BaseException as exc:
         core._callback_error = exc
         return 1
     finally:
@@ -44,7 +44,7 @@ def py_xnpu(user: object, word: int, pc: int) -> int:
         core._in_callback = "xnpu"
         core.xnpu(core, word, pc)
         return 0
-    except BaseException as exc:  # noqa: BLE001 - re-raised by Core.run
+    except BaseException as exc:
         core._callback_error = exc
         return 1
     finally:

@@ -37,7 +37,8 @@ def _allocate(r: Region) -> Buffer:
     if r.size % 4 or r.size == 0:
         raise NpuError(f"region {r.name}: size {r.size:#x} is not a positive multiple of 4")
     if r.executable and (r.kind != "ram" or r.size > MAX_EXEC_SIZE):
-        raise NpuError(f"region {r.name}: executable regions must be RAM of at most {MAX_EXEC_SIZE >> 20} MiB")
+        raise NpuError(f"region {r.name}: executable regions must be RAM of at most "
+                       f"{MAX_EXEC_SIZE >> 20} MiB")
     if r.kind == "mmio":
         return Buffer(r, None)
     if r.kind == "lazy":

@@ -158,7 +158,8 @@ def test_memory_trace_records_every_access_in_order() -> None:
     core.trace_memory(True)
     run_to(core, sym)
     t = core.drain_trace()
-    assert [(int(k), int(a), int(s), int(v)) for k, a, s, v in zip(t["kind"], t["addr"], t["size"], t["value"])] == [
+    rows = zip(t["kind"], t["addr"], t["size"], t["value"], strict=True)
+    assert [(int(k), int(a), int(s), int(v)) for k, a, s, v in rows] == [
         (KIND_WRITE, DTCM, 1, 0x44), (KIND_WRITE, DTCM + 3, 1, 0x44), (KIND_WRITE, DTCM + 1, 1, 0x44),
         (KIND_READ, DTCM, 4, 0x44004444), (KIND_READ, DTCM + 3, 1, 0x44),
         (KIND_WRITE, DTCM + 2, 2, 0x3344), (KIND_READ, DTCM + 2, 1, 0x44)]

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[3]
 CORE = ROOT / "isa" / "core"
 
 
-def _generator():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("gen_core_dispatch", ROOT / "scripts" / "gen_core_dispatch.py")
+def _generator():
+    path = ROOT / "scripts" / "gen_core_dispatch.py"
+    spec = importlib.util.spec_from_file_location("gen_core_dispatch", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -38,8 +39,8 @@ def test_every_standard_row_has_one_body_and_every_body_a_row() -> None:
 def test_xnpu_rows_all_go_to_the_one_handler() -> None:
     text = (CORE / "dispatch.h").read_text(encoding="utf-8")
     for row in instruction_set().xnpu():
-        assert re.search(rf"e->op = OP_XNPU; e->imm = \(int32_t\)w; return 1; }}  /\* {re.escape(row.mnemonic)} \*/",
-                         text), row.mnemonic
+        line = rf"e->op = OP_XNPU; e->imm = \(int32_t\)w; return 1; }}  /\* {re.escape(row.mnemonic)} \*/"
+        assert re.search(line, text), row.mnemonic
 
 
 def test_every_csr_in_the_register_table_is_implemented() -> None:
