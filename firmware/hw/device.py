@@ -227,9 +227,11 @@ class Device:
         """Run until `predicate()` holds (checked whenever device state may have changed) or the timeout."""
         return self._run(self.now + max(0, timeout_ticks), predicate)
 
-    def run(self, cycles: int) -> DeviceStop:
-        """Run for `cycles` cycles of the current clock."""
-        return self.advance(cycles * self.clock.tpc)
+    def run(self, cycles: int | None = None, *, ticks: int | None = None) -> DeviceStop:
+        """Run for `cycles` cycles of the current clock, or for `ticks`."""
+        if (cycles is None) == (ticks is None):
+            raise NpuError("run: give cycles or ticks")
+        return self.advance(ticks if ticks is not None else cycles * self.clock.tpc)
 
     def step(self) -> DeviceStop:
         """Execute one core instruction (or, while the core cannot run, jump to the next event)."""

@@ -211,3 +211,5 @@ def test_run_counts_cycles_of_the_current_clock() -> None:
     dev.set_clock_mhz(250)
     dev.run(1000)
     assert dev.now == 5000 and dev.core.cycles == 2000
+    dev.run(ticks=400)
+    assert dev.now == 5400 and dev.core.cycles == 2100
