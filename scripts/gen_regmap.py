@@ -285,8 +285,9 @@ def _sub(parent: ET.Element, tag: str, text: str | int) -> ET.Element:
 
 def svd_register_name(path: str) -> str:
     """A register's SVD name within its peripheral: `errlog.entry[2].cause` → `ENTRY2_CAUSE`."""
-    inner = path.split(".", 1)[1]
-    return re.sub(r"\[(\d+)\]", r"\1", inner).replace(".", "_").upper()
+    from firmware.hw.regmap import constant_name
+
+    return constant_name(path.split(".", 1)[1])
 
 
 def render_svd(rmap) -> str:

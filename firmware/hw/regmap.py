@@ -47,6 +47,15 @@ def canonical(name: str) -> str:
     return name.strip().lower()
 
 
+def constant_name(path: str) -> str:
+    """A path as a C-style constant: `queue0.sq_tail` → `QUEUE0_SQ_TAIL`.
+
+    Array indices join the name (`errlog.entry[2].pc` → `ERRLOG_ENTRY2_PC`); the SVD
+    export names registers the same way, without the block prefix.
+    """
+    return path.upper().replace("[", "").replace("]", "").replace(".", "_")
+
+
 @dataclass(frozen=True)
 class EnumValue:
     name: str
@@ -273,6 +282,10 @@ class RegisterMap:
             if b.name == lowered:
                 return b
         raise RegisterError(self._unknown("register block", name, {b.name: b for b in self.blocks}))
+
+    def constants(self) -> dict[str, int]:
+        """Every register's BAR0 offset by constant name (`QUEUE0_SQ_TAIL`), for driver code."""
+        return {constant_name(r.path): r.offset for r in self.registers}
 
     def names(self) -> list[str]:
         """Display names of every block, register and field (for completion)."""

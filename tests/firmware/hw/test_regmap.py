@@ -95,6 +95,10 @@ def test_paths_and_display_names_are_one_name_in_two_spellings() -> None:
     assert rmap.at_address(reg.address) is reg
     assert rmap.at_offset(reg.offset + 2) is None
     assert rmap.register("ERRLOG.ENTRY[3].PC").path == "errlog.entry[3].pc"
+    constants = rmap.constants()
+    assert constants["QUEUE0_SQ_TAIL"] == reg.offset
+    assert constants["ERRLOG_ENTRY3_PC"] == rmap.register("errlog.entry[3].pc").offset
+    assert len(constants) == len(rmap.registers)
 
 
 def test_field_lookup_by_register_or_full_path() -> None:
