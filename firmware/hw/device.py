@@ -153,7 +153,10 @@ class Device:
         return self.clock.now
 
     def set_clock_mhz(self, mhz: int) -> None:
-        """Change the core/unit clock (DVFS, throttling); work already running keeps its end tick."""
+        """Switch the core/unit clock (the thermal block decides: DVFS request, throttling).
+
+        Work already running keeps its end tick; new work is costed at the new clock.
+        """
         tpc = ticks_per_cycle(mhz)
         if tpc == self.clock.tpc:
             return

@@ -208,7 +208,7 @@ def test_run_counts_cycles_of_the_current_clock() -> None:
     load(dev, "watchdog", TIMEOUT=1 << 30, PETS=1 << 20, SLEEP=1)
     dev.run(1000)
     assert dev.now == 1000 and dev.core.cycles == 1000
-    dev.set_clock_mhz(250)
+    dev.regs.write(dev.regs.map.register("thermal.dvfs_req").address, 250, "firmware")  # DVFS: 4 ticks/cycle
     dev.run(1000)
     assert dev.now == 5000 and dev.core.cycles == 2000
     dev.run(ticks=400)
