@@ -117,7 +117,12 @@ class Device:
     # ------------------------------------------------------------ state
 
     def reset(self) -> None:
-        """Everything to its reset state (memory other than the core's own state is kept)."""
+        """Core, registers, pipes, units, timer, watchdog and thermal to their reset state.
+
+        Kept: memory contents (TCMs and HBM, as after a soft reset of real silicon), the
+        virtual time, the timeline and pending injections (a recovery test arms faults
+        across resets).
+        """
         self.core.restore(self._power_on)
         self.clock.tpc = ticks_per_cycle(self.config.core_mhz)
         self.clock.events.clear()
