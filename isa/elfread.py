@@ -204,9 +204,11 @@ def _lines(elf) -> tuple[list[Line], list[tuple[int, int]]]:
         files = []
         for entry in header["file_entry"]:
             name = entry.name.decode("utf-8") if isinstance(entry.name, bytes) else entry.name
+            # Directory 0 is the compilation directory: names in it stay relative. Before
+            # DWARF 5 it is implicit and the listed directories start at index 1.
             d = entry.dir_index if version >= 5 else entry.dir_index - 1
-            files.append(f"{dirs[d]}/{name}" if 0 <= d < len(dirs) and d and not name.startswith("/")
-                         else name)
+            inside = entry.dir_index > 0 and 0 <= d < len(dirs) and not name.startswith("/")
+            files.append(f"{dirs[d]}/{name}" if inside else name)
         start = None
         for entry in program.get_entries():
             state = entry.state

@@ -273,3 +273,23 @@ def test_writer_refuses_inconsistent_images() -> None:
     image.symbols.append(Symbol("ghost", 0, 0, "notype", "local", ".nowhere"))
     with pytest.raises(ElfError, match=r"^symbol ghost names section \.nowhere, which the image lacks$"):
         write_elf(image)
+
+
+GNU_AS = shutil.which("riscv64-unknown-elf-as")
+GNU_LD = shutil.which("riscv64-unknown-elf-ld")
+
+
+@pytest.mark.skipif(GNU_AS is None or GNU_LD is None, reason="riscv64-unknown-elf binutils are not installed")
+@pytest.mark.parametrize("version", [4, 5])
+def test_reader_takes_gnu_line_tables_with_directories(tmp_path, monkeypatch, version: int) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "m.S").write_text('.text\n.globl _start\n_start:\n  nop\n  .include "lib/x.inc"\n  ret\n')
+    (tmp_path / "lib" / "x.inc").write_text("  addi a0,a0,1\n")
+    subprocess.run([GNU_AS, "-g", f"-gdwarf-{version}", "-march=rv32im", "m.S", "-o", "m.o"], check=True)
+    subprocess.run([GNU_LD, "-m", "elf32lriscv", "-Ttext=0", "m.o", "-o", "m.elf"], check=True)
+    program = load_elf(tmp_path / "m.elf")
+    rows = [(r.addr, r.file, r.line) for r in program.lines]
+    assert rows == [(0, "m.S", 4), (4, "lib/x.inc", 1), (8, "m.S", 6)]
+    assert program.line_ranges == [(0, 12)]
+    assert program.symbol_at(8)[0].name == "_start"
