@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from programs import load, symbol
+from test_device_programs import load, symbol
 
 from firmware.hw.device import Device
 from firmware.hw.units import costs, descriptor

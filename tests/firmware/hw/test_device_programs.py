@@ -1,4 +1,7 @@
-"""Small firmware programs for the device tests, and the helpers that build and load them.
+"""The device tests' firmware programs (`programs/*.S`): the helpers that build and load them.
+
+(The helpers live in this test module, not in a `programs` package, so that they cannot
+clash with another test directory's `programs` module.)
 
 Programs are assembled with the project's assembler. Every number a program needs
 that the tables define (pipe ids, MMIO register addresses, region bases) is passed
@@ -18,7 +21,7 @@ from isa.image import ObjectImage
 from isa.memmap import memory_map
 from isa.spec import instruction_set
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "programs"
 
 
 def table_defines() -> dict[str, int]:
@@ -52,3 +55,21 @@ def symbol(image: ObjectImage, name: str) -> int:
         if sym.name == name:
             return sym.value
     raise KeyError(name)
+
+
+# Defines each program needs beyond the tables' (shape, timing and mode switches).
+PROGRAM_DEFINES: dict[str, dict[str, int]] = {
+    "matmul": {"M": 16, "K": 16, "N": 16, "FLAG": 1},
+    "watchdog": {"TIMEOUT": 1000, "PETS": 1, "SLEEP": 1},
+    "irq": {"DELAY": 1000},
+    "cube_loop": {"SIZE": 16},
+    "hello": {"MAGIC": 1},
+}
+
+
+def test_every_program_assembles_with_the_table_defines() -> None:
+    names = sorted(p.stem for p in HERE.glob("*.S"))
+    assert {"matmul", "deadlock", "watchdog", "irq", "cube_loop", "trap", "completion"} <= set(names)
+    for name in names:
+        image = build(name, **PROGRAM_DEFINES.get(name, {}))
+        assert symbol(image, "_start") == image.entry == 0

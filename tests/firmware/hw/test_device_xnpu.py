@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from programs import load, symbol
+from test_device_programs import load, symbol
 
 from firmware.hw.device import Device
 from firmware.hw.xnpu import XnpuError, XnpuHandler, check_handlers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from programs import load
+from test_device_programs import load
 
 from firmware.hw.config import device_config, mhz_of
 from firmware.hw.device import Device

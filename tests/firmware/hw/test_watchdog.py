@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from programs import load, symbol
+from test_device_programs import load, symbol
 
 from firmware.hw.device import Device
 from firmware.hw.watchdog import Watchdog
