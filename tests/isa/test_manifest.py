@@ -141,3 +141,14 @@ def test_readelf_shows_the_note(tmp_path) -> None:
     assert "  NPU                  0x" in out
     mapping = out.split("Section to Segment mapping:")[1].split("Displaying notes")[0]
     assert ".note.npu" not in mapping
+
+
+def test_assembled_firmware_carries_a_verifiable_manifest() -> None:
+    from isa.asm import assemble_elf
+
+    data = assemble_elf('.manifest fw_version, "3.0.1"\n.manifest abi, "4"\n.text\n_start: wfi\n j _start\n'
+                        '.data\nx: .word 5\n')
+    manifest = read_manifest(data)
+    assert manifest.entries == {"fw_version": "3.0.1", "abi": "4"}
+    assert manifest.sha256 == _independent_digest(data)
+    assert manifest.verify(data) == []
