@@ -110,8 +110,8 @@ class Program:
             return None
         sym = self._labels[bisect.bisect_left(self._label_addrs, self._label_addrs[i - 1])]
         here = self.section_at(addr)
-        if here is not None and here.name != sym.section:
-            return None
+        if self.sections and (here is None or here.name != sym.section):
+            return None  # outside every section, or in one without a label before addr
         return sym, addr - sym.value
 
     def labels_at(self, addr: int) -> list[Symbol]:

@@ -180,6 +180,7 @@ def test_lookups(elf_bytes: bytes) -> None:
     assert (sym.name, offset) == ("_start", 0xC)  # the sized function wins over the label `loop`
     sym, offset = program.symbol_at(0x100010)
     assert (sym.name, offset) == ("stack", 4)
+    assert program.symbol_at(0x10000004) is None  # an MMIO address belongs to no symbol
     assert program.address_of("handle_matmul") == 0x10
     assert program.address_of("QUEUE_DEPTH") == 64
     assert program.address_of("nope") is None
