@@ -14,6 +14,10 @@ from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
 SOURCES = ["core.c", "mem.c", "system.c"]
+# -O3; keep GCC from merging the handlers' computed gotos into one shared indirect jump
+# (measured: ~280 -> ~400 MIPS), since one jump site per handler predicts far better.
+COMPILE_ARGS = ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-fno-gcse", "-fno-crossjumping",
+                "-fno-tree-tail-merge", "--param", "max-goto-duplication-insns=64"]
 
 CDEF = """
 typedef struct insn { uint8_t op, rd, rs1, rs2; int32_t imm; } insn_t;
@@ -91,7 +95,7 @@ ffibuilder.set_source(
     sources=[str((HERE / name).relative_to(Path.cwd())) if HERE.is_relative_to(Path.cwd())
              else str(HERE / name) for name in SOURCES],
     include_dirs=[str(HERE)],
-    extra_compile_args=["-O3", "-std=gnu11", "-fno-gcse", "-fno-strict-aliasing"],
+    extra_compile_args=COMPILE_ARGS,
 )
 
 if __name__ == "__main__":

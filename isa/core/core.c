@@ -7,7 +7,7 @@
  * OP_BREAK: no cost when none is set, O(1) with any number.
  *
  * Counting: `left` (a register) counts down the instructions allowed before the next
- * boundary check; `mark - left` instructions ran since counters were last synced.
+ * boundary check; `c->mark - left` instructions ran since counters were last synced.
  * The boundary check (core_boundary, in system.c) runs every CHUNK instructions or
  * when something forces it (a CSR write, mret, a callback, a watchpoint hit), and
  * handles the budget, stop requests, pending stops, interrupts and pc tracing. So
@@ -34,14 +34,14 @@ typedef uint64_t u64;
 typedef u16 __attribute__((may_alias)) a16;
 typedef u32 __attribute__((may_alias)) a32;
 
-#define X(i) (x[(i)])
-#define WR(rd, v) (x[(rd)] = (u32)(v))
+#define X(i) (c->a.x[(i)])
+#define WR(rd, v) (c->a.x[(rd)] = (u32)(v))
 
 /* Count instructions run since the last sync into the counters and the budget. */
-#define SYNC() do { s64 n_ = mark - left; mark = left; \
+#define SYNC() do { s64 n_ = c->mark - left; c->mark = left; \
     c->a.cycles += (u64)n_; c->a.instret += (u64)n_; c->budget -= (u64)n_; } while (0)
 /* Make the next dispatch enter the boundary check, keeping the count. */
-#define FORCE_CHECK() do { mark -= left; left = 0; } while (0)
+#define FORCE_CHECK() do { c->mark -= left; left = 0; } while (0)
 
 #define DISPATCH_E() do { if (unlikely(--left < 0)) goto check; goto *labels[e->op]; } while (0)
 #define NEXT() do { pc += 4; e++; DISPATCH_E(); } while (0)
@@ -58,7 +58,7 @@ typedef u32 __attribute__((may_alias)) a32;
 
 #define WATCHED(bits, off) ((bits)[(off) >> 12] >> (((off) >> 6) & 63) & 1)
 
-#define CYCLE_NOW() (c->a.cycles + (u64)(mark - left))
+#define CYCLE_NOW() (c->a.cycles + (u64)(c->mark - left))
 #define TRACE_INLINE(kind, a, n, v) do { if (HOOKS && c->trace_mem && \
     ring_put(c, (kind), pc, (a), (n), (v), CYCLE_NOW())) FORCE_CHECK(); } while (0)
 /* The fast path: the last RAM region hit, an aligned access, (hooked loop) not in a watched granule. */
@@ -139,6 +139,9 @@ int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle)
     memset(&c->stop, 0, sizeof c->stop);
     c->pending_stop = 0;
     c->need_check = 0;
+    c->mark = 0;
+    c->skip_bp = 0;
+    c->rearm = NULL;
     if (c->a.pend_trap) {
         c->a.pend_trap = 0;
         if (c->a.pend_pc == c->a.pc)

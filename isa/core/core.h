@@ -114,6 +114,9 @@ typedef struct core {
     uint32_t catch_mask, catch_irq_mask;
     uint32_t stop_on_ecall, stop_on_ebreak;
     uint64_t budget, until_cycle;
+    int64_t mark;                 /* the loop's count-down value at the last counter sync */
+    uint32_t skip_bp;             /* the run starts on a breakpoint: step over it once */
+    insn_t *rearm;                /* that breakpoint's entry, re-armed at the next boundary */
     stopinfo_t stop;
     callbacks_t cb;
 } core_t;

@@ -9,31 +9,28 @@ static int LOOP_FN(core_t *c)
         [OP_DECODE] = &&op_decode, [OP_BREAK] = &&op_break, [OP_ILLEGAL] = &&op_illegal,
         [OP_XNPU] = &&op_xnpu, [OP_END] = &&op_end, INSN_LIST(LABEL)
     };
-    u32 *const x = c->a.x;
     u32 pc;
     insn_t *e;
-    s64 left = 0, mark = 0;
+    s64 left = 0;
     const region_t *xr = NULL;   /* the executable region pc is in */
     insn_t *pre = NULL;
-    u32 xbase = 0, xsize = 0;
-    int skip_bp = 0;
-    insn_t *rearm = NULL;        /* a breakpoint entry stepped over, to re-arm at the boundary */
+    u32 xbase = 0;
     u32 chunk;
 
     pc = c->a.pc;
     {
         region_t *r = core_find_region(c, pc);
         if (r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
-            skip_bp = 1;
+            c->skip_bp = 1;
     }
     goto boundary;
 
 check:
     left++;  /* the instruction at pc has not run */
 boundary:
-    if (rearm) {
-        rearm->op = OP_DECODE;  /* decoding re-applies the breakpoint if it is still set */
-        rearm = NULL;
+    if (c->rearm) {
+        c->rearm->op = OP_DECODE;  /* decoding re-applies the breakpoint if it is still set */
+        c->rearm = NULL;
     }
     c->a.pc = pc;
     SYNC();
@@ -44,15 +41,15 @@ boundary:
             goto out;
         }
         if (c->a.pc != pc)  /* an interrupt was taken */
-            skip_bp = 0;
+            c->skip_bp = 0;
         pc = c->a.pc;
         left = chunk - 1;
-        mark = chunk;
+        c->mark = chunk;
     }
     /* fall through: dispatch pc, already counted */
 resolve: {
         u32 o_ = pc - xbase;
-        if (likely(o_ < xsize)) {
+        if (likely(xr && o_ < xr->size)) {
             e = pre + (o_ >> 2);
             goto *labels[e->op];
         }
@@ -66,7 +63,6 @@ fetch_slow: {
         xr = r;
         pre = r->pre;
         xbase = r->base;
-        xsize = r->size;
         e = pre + ((pc - xbase) >> 2);
         goto *labels[e->op];
     }
@@ -76,11 +72,11 @@ op_decode:
     decode_entry(c, xr, *(a32 *)(xr->host + (pc - xbase)), pc - xbase, e);
     goto *labels[e->op];
 op_break:
-    if (skip_bp) {
+    if (c->skip_bp) {
         /* Resuming from this breakpoint: run the instruction once, re-arm at the next boundary. */
-        skip_bp = 0;
+        c->skip_bp = 0;
         decode_entry(c, NULL, *(a32 *)(xr->host + (pc - xbase)), 0, e);
-        rearm = e;
+        c->rearm = e;
         FORCE_CHECK();
         goto *labels[e->op];
     }
@@ -117,8 +113,10 @@ op_xnpu: {
 #include "exec_system.h"
 
 out:
-    if (rearm)
-        rearm->op = OP_DECODE;
+    if (c->rearm) {
+        c->rearm->op = OP_DECODE;
+        c->rearm = NULL;
+    }
     c->stop.pc = c->a.pc;
     return (int)c->stop.reason;
 }
