@@ -54,6 +54,7 @@ class Collect:
     body: list[Stmt] = field(default_factory=list)
     macro: Macro | None = None
     count: int = 0
+    irp: tuple[str, list[str]] | None = None  # .irp: the parameter and its values
 
 
 class Pass1Context(Context):
@@ -355,9 +356,14 @@ class Assembler:
             collect.macro.body = collect.body
             self.macros[collect.macro.name] = collect.macro
             return
+        from isa.asm.macros import substitute
         use = collect.start.loc()
-        for _ in range(collect.count):
-            lines = [SourceLine(s.text, s.line.loc, s.line.expansion or use) for s in collect.body]
+        rounds: list[dict[str, str]] = [{}] * collect.count
+        if collect.irp is not None:
+            rounds = [{collect.irp[0]: v} for v in collect.irp[1]]
+        for values in rounds:
+            lines = [SourceLine(substitute(s.text, values, self.macro_counter) if values else s.text,
+                                s.line.loc, s.line.expansion or use) for s in collect.body]
             self.run_lines(lines)
 
     def expand_macro(self, stmt: Stmt, macro: Macro, operands: str, offset: int) -> None:

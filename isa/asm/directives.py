@@ -358,6 +358,14 @@ def _rept(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
     asm.begin_collect(Collect("rept", stmt, count=count))
 
 
+@directive(".irp")
+def _irp(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
+    args = _args(operands, offset)
+    if not args or not re.match(r"^[A-Za-z_.$][A-Za-z0-9_.$]*$", args[0][1]):
+        raise LineError(".irp needs a parameter name, then values", offset)
+    asm.begin_collect(Collect("rept", stmt, irp=(args[0][1], [text for _, text in args[1:]])))
+
+
 @directive(".endm", ".endr", ".exitm")
 def _stray_end(asm: Assembler, stmt: Stmt, operands: str, offset: int) -> None:
     word = asm.directive_name

@@ -159,3 +159,8 @@ def test_error_inside_a_macro_points_at_its_use() -> None:
         assemble(".macro bad x\naddi a0, a0, \\x\n.endm\nnop\n  bad 5000\n", filename="u.S")
     assert str(info.value) == ("u.S:5:3: error: immediate 5000 out of range for addi (-2048..2047)\n"
                                "  bad 5000\n  ^")
+
+
+def test_irp_repeats_with_each_value() -> None:
+    image = assemble(".data\n.irp reg, 1, 2, 3\n.word \\reg * 2\n.endr")
+    assert words(image, ".data") == [2, 4, 6]
