@@ -56,7 +56,7 @@ typedef u32 __attribute__((may_alias)) a32;
 #define ABORT() do { left++; c->a.pc = pc; SYNC(); c->stop.reason = STOP_EXCEPTION; \
     c->stop.pc = c->stop.insn_pc = pc; goto out; } while (0)
 
-#define WATCHED(bits, off) ((bits)[(off) >> 12] >> (((off) >> 6) & 63) & 1)
+#define WATCHED(bits, off) ((bits)[(off) >> 6])
 
 #define CYCLE_NOW() (c->a.cycles + (u64)(c->mark - left))
 #define TRACE_INLINE(kind, a, n, v) do { if (HOOKS && c->trace_mem && \

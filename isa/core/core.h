@@ -50,14 +50,14 @@ typedef struct region {
     uint32_t perms, kind;
     insn_t *pre;                  /* executable regions: size/4 entries + an OP_END sentinel */
     uint64_t *bp_bits;            /* executable regions: one bit per word with a breakpoint */
-    uint64_t *wbits[2];           /* watched 64-byte granules for reads [0] and writes [1] */
+    uint8_t *wbits[2];            /* one byte per 64-byte granule, nonzero when watched: reads [0], writes [1] */
 } region_t;
 
 /* The last RAM region a load (or store) hit; `lim` is 0 when every access must take the slow path. */
 typedef struct memcache {
     uint32_t base, lim;
     uint8_t *host;
-    uint64_t *wbits;
+    uint8_t *wbits;
 } memcache_t;
 
 typedef struct trace_entry {

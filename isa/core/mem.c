@@ -264,11 +264,11 @@ static void mark_granules(core_t *c, const watch_t *w)
             if (!(w->kinds & (k ? ACC_WRITE : ACC_READ)))
                 continue;
             if (!r->wbits[k])
-                r->wbits[k] = calloc(r->size / 4096 + 1, sizeof(uint64_t));
+                r->wbits[k] = calloc(r->size / 64 + 1, 1);
             if (!r->wbits[k])
                 continue;
             for (uint64_t g = (lo - r->base) >> 6; g <= (hi - 1 - r->base) >> 6; g++)
-                r->wbits[k][g >> 6] |= 1ull << (g & 63);
+                r->wbits[k][g] = 1;
         }
     }
 }
