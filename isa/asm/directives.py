@@ -6,6 +6,7 @@ assembler, the statement, the operand text and its offset in the statement.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 
@@ -40,8 +41,8 @@ def run_directive(asm: Assembler, stmt: Stmt, name: str, operands: str, offset: 
     elif name in IGNORED or name.startswith(".cfi_"):
         return
     else:
-        close = [d for d in DIRECTIVES if d.startswith(name[:3])]
-        hint = asm.suggest(name) if not close else ""
+        close = difflib.get_close_matches(name, list(DIRECTIVES), n=1, cutoff=0.7)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
         raise LineError(f"unknown directive '{name}'{hint}", start)
 
 

@@ -57,6 +57,7 @@ def test_error_text_is_location_message_source_and_caret() -> None:
     (".ascii \"abc", "1:8: unterminated string"),
     (".ascii \"a\\qb\"", "1:8: unknown escape '\\q' in a string"),
     (".frobnicate", "1:1: unknown directive '.frobnicate'"),
+    ("  .wrod 1", "1:3: unknown directive '.wrod'; did you mean '.word'?"),
     (".space -1", "1:8: size -1 is out of range (0..16777216)"),
     (".balign 3", "1:9: alignment 3 is not a power of two up to 65536"),
     (".equiv A, 1\n.equiv A, 2", "2:1: symbol 'A' is already defined (at e.S:1)"),
