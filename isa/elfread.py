@@ -24,7 +24,19 @@ _BINDINGS = {"STB_LOCAL": "local", "STB_GLOBAL": "global", "STB_WEAK": "weak"}
 
 
 class ElfError(NpuError):
-    """A file is not a loadable RISC-V ELF32 image, or it is damaged."""
+    """A file is not a loadable RISC-V ELF32 image, or it is damaged.
+
+    `reason` says which, for callers that react differently (the driver's loader):
+    "not-elf", "wrong-arch", "truncated" (the file ends before its headers or a
+    segment), "manifest" (the .note.npu note is malformed), "unreadable" (the
+    path cannot be read), "malformed" (anything else), "image" (the writer was
+    given an inconsistent image)."""
+
+    REASONS = ("not-elf", "wrong-arch", "truncated", "manifest", "unreadable", "malformed", "image")
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -138,9 +150,9 @@ class Program:
 def _describe_header(data: bytes) -> None:
     """Raise ElfError with the reason when `data` is not a RISC-V ELF32 little-endian file."""
     if len(data) < 4 or data[:4] != b"\x7fELF":
-        raise ElfError("not an ELF file (bad magic number)")
+        raise ElfError("not an ELF file (bad magic number)", "not-elf")
     if len(data) < 52:
-        raise ElfError(f"truncated ELF file: {len(data)} bytes, shorter than an ELF header")
+        raise ElfError(f"truncated ELF file: {len(data)} bytes, shorter than an ELF header", "truncated")
     problems = []
     if data[4] != 1:
         problems.append("class is ELF64" if data[4] == 2 else f"class is {data[4]}")
@@ -150,11 +162,11 @@ def _describe_header(data: bytes) -> None:
     if machine != EM_RISCV:
         problems.append(f"machine is {_MACHINES.get(machine, f'e_machine {machine}')}")
     if problems:
-        raise ElfError(f"not a RISC-V ELF32 little-endian file: {', '.join(problems)}")
+        raise ElfError(f"not a RISC-V ELF32 little-endian file: {', '.join(problems)}", "wrong-arch")
     phoff, shoff = struct.unpack_from("<II", data, 28)
     phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 42)
     if phoff + phentsize * phnum > len(data) or shoff + shentsize * shnum > len(data):
-        raise ElfError(f"truncated ELF file: headers extend past its {len(data)} bytes")
+        raise ElfError(f"truncated ELF file: headers extend past its {len(data)} bytes", "truncated")
 
 
 def _segments(elf, size: int) -> list[Segment]:
@@ -164,7 +176,7 @@ def _segments(elf, size: int) -> list[Segment]:
             continue
         if seg["p_offset"] + seg["p_filesz"] > size:
             raise ElfError(f"segment {i} at 0x{seg['p_vaddr']:08x} lies outside the file "
-                           f"(offset {seg['p_offset']} + {seg['p_filesz']} bytes > {size})")
+                           f"(offset {seg['p_offset']} + {seg['p_filesz']} bytes > {size})", "truncated")
         if seg["p_filesz"] > seg["p_memsz"]:
             raise ElfError(f"segment {i} at 0x{seg['p_vaddr']:08x} has more file bytes than memory")
         f = seg["p_flags"]
@@ -233,19 +245,19 @@ def _manifest_of(elf) -> _manifest.Manifest | None:
         return None
     data = note.data()
     if len(data) < 12:
-        raise ElfError(f"{_manifest.NOTE_SECTION} is too short for a note")
+        raise ElfError(f"{_manifest.NOTE_SECTION} is too short for a note", "manifest")
     namesz, descsz, kind = struct.unpack_from("<III", data)
     owner = data[12:12 + namesz].rstrip(b"\0")
     start = 12 + namesz + (-namesz % 4)
     if owner != _manifest.NOTE_OWNER.encode() or kind != _manifest.NT_NPU_MANIFEST:
         raise ElfError(f"{_manifest.NOTE_SECTION} holds a note of owner {owner!r} type {kind}, "
-                       "not an NPU manifest")
+                       "not an NPU manifest", "manifest")
     if start + descsz > len(data):
-        raise ElfError(f"{_manifest.NOTE_SECTION}: note runs past the end of its section")
+        raise ElfError(f"{_manifest.NOTE_SECTION}: note runs past the end of its section", "manifest")
     try:
         return _manifest.decode_desc(data[start:start + descsz])
     except NpuError as exc:
-        raise ElfError(str(exc)) from None
+        raise ElfError(str(exc), "manifest") from None
 
 
 def load_elf(source: bytes | bytearray | str | Path) -> Program:
@@ -256,13 +268,13 @@ def load_elf(source: bytes | bytearray | str | Path) -> Program:
         try:
             data = Path(source).read_bytes()
         except OSError as exc:
-            raise ElfError(f"{where}cannot read: {exc.strerror}") from None
+            raise ElfError(f"{where}cannot read: {exc.strerror}", "unreadable") from None
     else:
         data = bytes(source)
     try:
         return _parse(data)
     except ElfError as exc:
-        raise ElfError(f"{where}{exc}") from None
+        raise ElfError(f"{where}{exc}", exc.reason) from None
 
 
 def _parse(data: bytes) -> Program:

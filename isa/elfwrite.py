@@ -87,7 +87,7 @@ def _group(sections: list[Section]) -> list[list[Section]]:
             groups.append([sec])
     for a, b in itertools.pairwise(alloc):
         if a.addr + a.size > b.addr:
-            raise ElfError(f"sections {a.name} and {b.name} overlap at 0x{b.addr:08x}")
+            raise ElfError(f"sections {a.name} and {b.name} overlap at 0x{b.addr:08x}", "image")
     return groups
 
 
@@ -105,13 +105,14 @@ def _symtab(symbols: list[Symbol], shndx: dict[str, int], strtab: _StrTab) -> tu
     out = bytearray(_SYM.size)
     for sym in ordered:
         if sym.kind not in _KINDS or sym.binding not in _BINDINGS:
-            raise ElfError(f"symbol {sym.name}: unknown kind '{sym.kind}' or binding '{sym.binding}'")
+            raise ElfError(f"symbol {sym.name}: unknown kind '{sym.kind}' or binding '{sym.binding}'",
+                           "image")
         if sym.section is None or sym.kind == "file":
             index = SHN_ABS
         elif sym.section in shndx:
             index = shndx[sym.section]
         else:
-            raise ElfError(f"symbol {sym.name} names section {sym.section}, which the image lacks")
+            raise ElfError(f"symbol {sym.name} names section {sym.section}, which the image lacks", "image")
         info = _BINDINGS[sym.binding] << 4 | _KINDS[sym.kind]
         out += _SYM.pack(strtab.add(sym.name), sym.value & 0xFFFFFFFF, sym.size, info, 0, index)
     first_global = 1 + sum(1 for s in ordered if s.binding == "local")

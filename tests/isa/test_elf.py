@@ -197,8 +197,9 @@ def test_load_elf_from_path(tmp_path, elf_bytes: bytes) -> None:
     path.write_bytes(elf_bytes)
     assert load_elf(path).address_of("_start") == 0
     assert load_elf(str(path)).entry == 0
-    with pytest.raises(ElfError, match=r"missing\.elf: cannot read"):
+    with pytest.raises(ElfError, match=r"missing\.elf: cannot read") as info:
         load_elf(tmp_path / "missing.elf")
+    assert info.value.reason == "unreadable"
 
 
 def _header(elf_class: int = 1, data: int = 1, machine: int = 243) -> bytes:
@@ -207,16 +208,17 @@ def _header(elf_class: int = 1, data: int = 1, machine: int = 243) -> bytes:
     return ident + struct.pack(fmt, 2, machine, 1) + bytes(52 - 24)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"#!/bin/sh\n", r"^not an ELF file \(bad magic number\)$"),
-    (_header(machine=62), r"^not a RISC-V ELF32 little-endian file: machine is x86-64$"),
-    (_header(elf_class=2), r"^not a RISC-V ELF32 little-endian file: class is ELF64$"),
-    (_header(data=2), r"^not a RISC-V ELF32 little-endian file: data is big-endian$"),
-    (_header()[:30], r"^truncated ELF file: 30 bytes, shorter than an ELF header$"),
+@pytest.mark.parametrize(("data", "reason", "message"), [
+    (b"#!/bin/sh\n", "not-elf", r"^not an ELF file \(bad magic number\)$"),
+    (_header(machine=62), "wrong-arch", r"^not a RISC-V ELF32 little-endian file: machine is x86-64$"),
+    (_header(elf_class=2), "wrong-arch", r"^not a RISC-V ELF32 little-endian file: class is ELF64$"),
+    (_header(data=2), "wrong-arch", r"^not a RISC-V ELF32 little-endian file: data is big-endian$"),
+    (_header()[:30], "truncated", r"^truncated ELF file: 30 bytes, shorter than an ELF header$"),
 ])
-def test_bad_files_are_one_line_errors(data: bytes, message: str) -> None:
-    with pytest.raises(ElfError, match=message):
+def test_bad_files_are_one_line_errors(data: bytes, reason: str, message: str) -> None:
+    with pytest.raises(ElfError, match=message) as info:
         load_elf(data)
+    assert info.value.reason == reason
 
 
 def test_truncated_and_segment_outside_the_file(elf_bytes: bytes) -> None:
@@ -224,8 +226,9 @@ def test_truncated_and_segment_outside_the_file(elf_bytes: bytes) -> None:
         load_elf(elf_bytes[:200])
     broken = bytearray(elf_bytes)
     struct.pack_into("<I", broken, 52 + 4, len(elf_bytes) - 8)  # p_offset of the first PT_LOAD
-    with pytest.raises(ElfError, match=r"^segment 0 at 0x00000000 lies outside the file"):
+    with pytest.raises(ElfError, match=r"^segment 0 at 0x00000000 lies outside the file") as info:
         load_elf(bytes(broken))
+    assert info.value.reason == "truncated"
 
 
 # ------------------------------------------------------------- GNU binutils as oracles

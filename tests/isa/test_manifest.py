@@ -124,8 +124,9 @@ def test_malformed_note_is_an_elf_error() -> None:
     data = bytearray(write_elf(image({"k": "v"})))
     offset = ELFFile(io.BytesIO(bytes(data))).get_section_by_name(".note.npu")["sh_offset"]
     data[offset + 16:offset + 18] = b"k:"  # "k=v" -> "k:v"
-    with pytest.raises(ElfError, match=r"manifest note line 1 is not key=value: 'k:v'"):
+    with pytest.raises(ElfError, match=r"manifest note line 1 is not key=value: 'k:v'") as info:
         load_elf(bytes(data))
+    assert info.value.reason == "manifest"
 
 
 READELF = shutil.which("riscv64-unknown-elf-readelf")
