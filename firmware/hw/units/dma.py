@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from firmware.hw.units import costs, layout
-from firmware.hw.units.descriptor import Descriptor, decode
+from firmware.hw.units.descriptor import Descriptor, decode, fetch
 from firmware.hw.units.faults import DeviceFault
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.units.plan import Plan, Ranges, row_ranges
@@ -164,3 +164,9 @@ _BUILDERS: dict[str, Callable[[Descriptor, DeviceMemory], Built]] = {
     "fractal_to_nd": _from_fractal,
     "im2col": _im2col,
 }
+
+
+def plan_at(desc_addr: int, pipe: int | str, memory: DeviceMemory,
+            cfg: Mapping[str, int] | None = None) -> Plan:
+    """`npu.dma rs1, rs2` as issued: fetch the descriptor at rs1 (it must be in DTCM) and plan it."""
+    return plan(fetch(memory, desc_addr), pipe, memory, cfg, desc_addr=desc_addr)

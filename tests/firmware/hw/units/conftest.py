@@ -54,3 +54,12 @@ def cfg() -> dict[str, int]:
 def new_mem() -> type[Mem]:
     """For property tests, which need fresh memory per example: call it."""
     return Mem
+
+
+@pytest.fixture(autouse=True)
+def _long_runs_only_when_selected(request: pytest.FixtureRequest) -> None:
+    """The default run skips tests marked long; `-m long` selects them."""
+    if request.node.get_closest_marker("long"):
+        expr = request.config.getoption("markexpr") or ""
+        if "long" not in expr.replace("not long", ""):
+            pytest.skip("long run: select it with -m long")
