@@ -1,0 +1,216 @@
+"""The bus: the one seam between the driver and a device, and the one place accesses can be observed.
+
+`Bus` wraps a `Transport` (how accesses reach a device: in-process today, another
+process later) and is what the rest of the driver calls: 8/16/32-bit BAR0 reads and
+writes, BAR2 bulk reads and writes, waiting for the host interrupt with a timeout in
+ticks, and advancing virtual time. Every call passes `Bus._dispatch`'s single check:
+with no observer attached that check is the whole cost; with observers (the debugger's
+MMIO tracer, MMIO catchpoints) each access is reported as a `BusAccess` carrying side,
+offset, width, value, tick and the host call site. Register decoding is left to
+whoever reads the event (`BusAccess.register`, `.fields()`), so tracing stays cheap.
+
+Observers of writes run before the device sees the write (a catchpoint on a doorbell
+stops with the ring filled but the firmware not yet told); observers of reads run
+after, with the value read.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import CodeType
+from typing import Any, NamedTuple, Protocol
+
+_HERE = __file__
+
+
+class Transport(Protocol):
+    """How the bus reaches a device. Narrow on purpose: an out-of-process transport implements the same."""
+
+    def bar0_read(self, offset: int, width: int) -> int: ...
+    def bar0_write(self, offset: int, width: int, value: int) -> None: ...
+    def bar2_read(self, offset: int, n: int) -> bytes: ...
+    def bar2_write(self, offset: int, data: bytes | bytearray | memoryview) -> None: ...
+    def wait_irq(self, timeout_ticks: int) -> bool: ...
+    def irq_pending(self) -> bool: ...
+    def advance(self, ticks: int) -> None: ...
+    def now(self) -> int: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
+class BusAccess(NamedTuple):
+    """One access as observers see it; decoding happens only when asked.
+
+    kind: "read", "write", "wait" (an IRQ wait: width = timeout in ticks, value = 1 if
+    the line was up) or "advance" (width = ticks). side: "bar0", "bar2" or "irq".
+    For BAR2, `width` is the byte count and `value` the bytes (reads) or data (writes).
+    """
+
+    kind: str
+    side: str
+    offset: int
+    width: int
+    value: Any
+    tick: int
+    code: CodeType | None  # code object of the host call site
+    line: int
+
+    @property
+    def site(self) -> str:
+        """`file:line in function` of the host code that made the access."""
+        if self.code is None:
+            return "?"
+        return f"{self.code.co_filename}:{self.line} in {self.code.co_name}"
+
+    @property
+    def register(self) -> str | None:
+        """The register path at a BAR0 offset (None for BAR2 or an unmapped offset)."""
+        if self.side != "bar0":
+            return None
+        from firmware.hw.regmap import regmap
+
+        reg = regmap().at_offset(self.offset & ~3)
+        return reg.path if reg is not None else None
+
+    def fields(self) -> list[Any]:
+        """The value split into the register's fields (empty when not a mapped BAR0 access)."""
+        path = self.register
+        if path is None or not isinstance(self.value, int):
+            return []
+        from firmware.hw.regmap import regmap
+
+        shift = (self.offset & 3) * 8
+        return regmap().decode(path, self.value << shift)
+
+    def __str__(self) -> str:
+        if self.side == "bar0":
+            name = self.register or f"0x{self.offset:04x}"
+            return f"{self.tick:>12} {self.kind:<5} {name} = 0x{self.value:0{self.width * 2}x}  ({self.site})"
+        if self.side == "bar2":
+            return f"{self.tick:>12} {self.kind:<5} bar2+0x{self.offset:x} {self.width} bytes  ({self.site})"
+        return f"{self.tick:>12} {self.kind:<5} {self.width} ticks -> {self.value}  ({self.site})"
+
+
+Observer = Callable[[BusAccess], None]
+
+
+def _call_site() -> tuple[CodeType | None, int]:
+    """The first frame outside the driver's bus-level modules (bus, registers, transport)."""
+    f = sys._getframe(3)
+    while f is not None and f.f_code.co_filename in _SKIP:
+        f = f.f_back
+    return (f.f_code, f.f_lineno) if f is not None else (None, 0)
+
+
+_SKIP: set[str] = {_HERE}
+
+
+def skip_in_call_sites(filename: str) -> None:
+    """Attribute accesses made from `filename` to its caller (thin register-access layers)."""
+    _SKIP.add(filename)
+
+
+class Bus:
+    """Register and memory access to one device through its transport, with observers."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._observers: tuple[Observer, ...] = ()
+        t = transport
+        self._r0, self._w0 = t.bar0_read, t.bar0_write
+
+    # ------------------------------------------------------------ observers
+
+    def observe(self, fn: Observer) -> Observer:
+        """Attach an observer (called with every `BusAccess`); returns it, for `unobserve`."""
+        self._observers = (*self._observers, fn)
+        return fn
+
+    def unobserve(self, fn: Observer) -> None:
+        self._observers = tuple(o for o in self._observers if o is not fn)
+
+    @property
+    def observed(self) -> bool:
+        return bool(self._observers)
+
+    def _notify(self, kind: str, side: str, offset: int, width: int, value: Any, tick: int) -> None:
+        code, line = _call_site()
+        event = BusAccess(kind, side, offset, width, value, tick, code, line)
+        for fn in self._observers:
+            fn(event)
+
+    # ------------------------------------------------------------ BAR0
+
+    def read(self, offset: int, width: int = 4) -> int:
+        if not self._observers:
+            return self._r0(offset, width)
+        tick = self.transport.now()
+        value = self._r0(offset, width)
+        self._notify("read", "bar0", offset, width, value, tick)
+        return value
+
+    def write(self, offset: int, width: int, value: int) -> None:
+        if self._observers:
+            self._notify("write", "bar0", offset, width, value, self.transport.now())
+        self._w0(offset, width, value)
+
+    def read8(self, offset: int) -> int:
+        return self.read(offset, 1)
+
+    def read16(self, offset: int) -> int:
+        return self.read(offset, 2)
+
+    def read32(self, offset: int) -> int:
+        if not self._observers:
+            return self._r0(offset, 4)
+        return self.read(offset, 4)
+
+    def write8(self, offset: int, value: int) -> None:
+        self.write(offset, 1, value)
+
+    def write16(self, offset: int, value: int) -> None:
+        self.write(offset, 2, value)
+
+    def write32(self, offset: int, value: int) -> None:
+        if not self._observers:
+            self._w0(offset, 4, value)
+            return
+        self.write(offset, 4, value)
+
+    # ------------------------------------------------------------ BAR2
+
+    def bar2_read(self, offset: int, n: int) -> bytes:
+        if not self._observers:
+            return self.transport.bar2_read(offset, n)
+        tick = self.transport.now()
+        data = self.transport.bar2_read(offset, n)
+        self._notify("read", "bar2", offset, n, data, tick)
+        return data
+
+    def bar2_write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        if self._observers:
+            self._notify("write", "bar2", offset, len(data), data, self.transport.now())
+        self.transport.bar2_write(offset, data)
+
+    # ------------------------------------------------------------ interrupts and time
+
+    def wait_irq(self, timeout_ticks: int) -> bool:
+        """Run the device until the host interrupt line is up or `timeout_ticks` pass; True if it is up."""
+        if not self._observers:
+            return self.transport.wait_irq(timeout_ticks)
+        tick = self.transport.now()
+        up = self.transport.wait_irq(timeout_ticks)
+        self._notify("wait", "irq", 0, timeout_ticks, int(up), tick)
+        return up
+
+    def irq_pending(self) -> bool:
+        return self.transport.irq_pending()
+
+    def advance(self, ticks: int) -> None:
+        """Let `ticks` of virtual time pass (the host busy elsewhere, or polling)."""
+        if self._observers:
+            self._notify("advance", "irq", 0, ticks, None, self.transport.now())
+        self.transport.advance(ticks)
+
+    def now(self) -> int:
+        return self.transport.now()
