@@ -175,3 +175,25 @@ def test_objdump_reads_the_multi_file_line_table(program_dir: Path) -> None:
             rows.append((int(parts[2], 16), parts[0], int(parts[1])))
     program = load_elf(program_dir / "fw.elf")
     assert rows == [(r.addr, r.file, r.line) for r in program.lines]
+
+
+GDB = shutil.which("gdb-multiarch") or shutil.which("riscv64-unknown-elf-gdb") or shutil.which("gdb")
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+def test_gdb_finds_lines_and_symbols(program_dir: Path) -> None:
+    (program_dir / "fw.elf").write_bytes(assemble_elf(path="main.S"))
+    commands = ["info line main_loop", "info line main.S:13", "info line scale"]
+    argv = [GDB, "-nx", "-batch", *(arg for c in commands for arg in ("-ex", c)), "fw.elf"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if "not in executable format" in result.stderr:
+        pytest.skip("this gdb cannot read RISC-V ELF files")
+    out = result.stdout
+    program = load_elf(program_dir / "fw.elf")
+    loop = program.address_of("main_loop")
+    assert out.splitlines() == [
+        f'Line 11 of "main.S" starts at address {loop:#x} <_start+{loop - 12}> and ends at {loop + 4:#x} '
+        f"<_start+{loop - 8}>.",
+        f'Line 13 of "main.S" starts at address {loop + 8:#x} <_start+{loop - 4}> and ends at {loop + 12:#x} '
+        f"<_start+{loop}>.",
+        'Line 4 of "lib/util.inc" starts at address 0x0 <scale> and ends at 0x4 <scale+4>.']
