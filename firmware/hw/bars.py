@@ -52,6 +52,7 @@ class Bars:
         self.dev = dev
         self.mmio = dev.config.mmio
         self.hbm = dev.config.hbm
+        self._load_ranges = [(r.base, r.end) for r in (dev.config.region("itcm"), dev.config.region("dtcm"))]
         dev.on_reg_write("ctrl.soft_reset", self._soft_reset)
         dev.on_reg_write("ctrl.run", self._run_written)
         dev.on_reg_write("fw_load.data", self._load_write)
@@ -108,8 +109,8 @@ class Bars:
 
     def _load_target(self) -> int | None:
         addr = self.dev.regs.peek("fw_load.addr")
-        for name in ("itcm", "dtcm"):
-            if self.dev.config.region(name).contains(addr, 4):
+        for base, end in self._load_ranges:
+            if base <= addr and addr + 4 <= end:
                 return addr
         status = self.dev.regs.peek("fw_load.status")
         self.dev.reg_set("fw_load.status", status | 1)
