@@ -1,9 +1,9 @@
 """The MTE (DMA) unit: plans and performs `npu.dma` descriptor copies between device buffers.
 
 Routes per pipe (the [pipes] table's descriptions, as data here):
-- mte2: HBM/L1 -> L1/L0A/L0B, with every layout transform; im2col only L1 -> L0A.
+- mte2: HBM/L1 -> L1/L0A/L0B/UB, with every layout transform; im2col only L1 -> L0A.
 - mte1: L1 -> L0A/L0B, plain copies.
-- mte3: L0C -> UB, UB -> HBM and UB -> L1, plain copies.
+- mte3: L0C -> UB, UB -> HBM/L1, plain copies.
 Anything else is dma_bad_route; a range leaving its region is dma_out_of_range. Views
 are taken at issue and read/written only by `execute()`, so the data moved is the data
 in memory when the pipe model retires the copy.
@@ -22,8 +22,8 @@ from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.units.plan import Plan, Ranges, row_ranges
 
 ROUTES: dict[str, frozenset[tuple[str, str]]] = {
-    "mte2": frozenset({("hbm", "l1"), ("hbm", "l0a"), ("hbm", "l0b"),
-                       ("l1", "l1"), ("l1", "l0a"), ("l1", "l0b")}),
+    "mte2": frozenset({("hbm", "l1"), ("hbm", "l0a"), ("hbm", "l0b"), ("hbm", "ub"),
+                       ("l1", "l1"), ("l1", "l0a"), ("l1", "l0b"), ("l1", "ub")}),
     "mte1": frozenset({("l1", "l0a"), ("l1", "l0b")}),
     "mte3": frozenset({("l0c", "ub"), ("ub", "hbm"), ("ub", "l1")}),
 }

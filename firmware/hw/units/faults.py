@@ -1,47 +1,40 @@
 """The device error a unit raises when firmware hands it a bad instruction or descriptor.
 
-`CAUSES` lists the cause names in the order of the register map's fault-cause enum
-(the device's error registers and error log report the same names); a unit names the
-cause, the guest address involved (if any) and what was wrong, in one line.
+The cause names and codes are the register map's `device_error` enum (npu.rdl), read
+through `causes()`; the device's error registers and error log report the same names.
+A unit names the cause, the guest address involved (if any) and what was wrong, in one line.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 from isa.errors import NpuError
 
-CAUSES: tuple[str, ...] = (
-    "none",
-    "dma_bad_descriptor",
-    "dma_out_of_range",
-    "dma_bad_route",
-    "dma_bad_layout",
-    "cube_bad_operand",
-    "cube_bad_shape",
-    "cube_bad_dtype",
-    "vec_bad_operand",
-    "vec_bad_length",
-    "vec_bad_dtype",
-    "sync_bad_pipe",
-    "deadlock",
-    "race",
-    "cfg_bad_index",
-    "cfg_read_only",
-    "watchdog",
-    "fw_trap",
-    "injected",
-)
+
+@cache
+def causes() -> dict[str, int]:
+    """Cause name -> code, from the register map's device_error enum."""
+    from firmware.hw.regmap import regmap
+
+    return {v.name: v.value for v in regmap().enums["device_error"].values}
 
 
 class DeviceFault(NpuError):
-    """A unit refused an instruction: `cause` (one of CAUSES), `addr` (guest address or None), `detail`."""
+    """A unit refused an instruction: `cause` (a device_error name), `addr` (guest address), `detail`."""
 
     def __init__(self, cause: str, addr: int | None, detail: str) -> None:
-        if cause not in CAUSES:
+        if cause not in causes():
             raise ValueError(f"unknown device fault cause '{cause}'")
         self.cause = cause
         self.addr = addr
         self.detail = detail
         super().__init__(str(self))
+
+    @property
+    def code(self) -> int:
+        """The cause's code in the register map."""
+        return causes()[self.cause]
 
     def __str__(self) -> str:
         where = f" at 0x{self.addr:08x}" if self.addr is not None else ""

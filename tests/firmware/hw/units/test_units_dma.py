@@ -96,7 +96,8 @@ def test_im2col_feeds_a_patch_matrix_to_l0a(mem):
 
 
 ALLOWED = {
-    "mte2": {("hbm", "l1"), ("hbm", "l0a"), ("hbm", "l0b"), ("l1", "l1"), ("l1", "l0a"), ("l1", "l0b")},
+    "mte2": {("hbm", "l1"), ("hbm", "l0a"), ("hbm", "l0b"), ("hbm", "ub"),
+             ("l1", "l1"), ("l1", "l0a"), ("l1", "l0b"), ("l1", "ub")},
     "mte1": {("l1", "l0a"), ("l1", "l0b")},
     "mte3": {("l0c", "ub"), ("ub", "hbm"), ("ub", "l1")},
 }
