@@ -13,6 +13,14 @@ effects of its own block. Same inputs give the same run, tick for tick.
 
 Debugger stops of the core (breakpoints, watchpoints, a requested stop, ...) end
 `advance`/`run_until` early with reason "core"; calling again continues.
+
+API: `Device(config="default", **overrides)`; `reset()`, `boot(pc)`, `halt(reason)`;
+`advance(ticks)`, `run_until(predicate, timeout_ticks)`, `run(cycles | ticks=)`, `step()`
+-> `DeviceStop`; `now`; `snapshot()`/`restore(snap)`; `inject(kind, at= | on=)`; the host
+side `bar0_read/bar0_write/bar2_read/bar2_write/host_irq_pending` (see `bars`); state to
+inspect: `core`, `regs`, `memory`, `cfgregs`, `pipes`, `timeline`, `races`, `errors`,
+`thermal`, `watchdog`, `injector`; hooks `on_issue`, `on_complete`, `on_stop`,
+`on_error`, `on_race` (lists of callables taking keyword arguments).
 """
 
 from __future__ import annotations
