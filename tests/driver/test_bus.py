@@ -79,7 +79,7 @@ def test_registers_by_path_fields_and_enums(bus: Bus) -> None:
     assert regs.field("id.hw_rev.major") == 1
     assert offset("QUEUE0.SQ_TAIL") == regmap().register("queue0.sq_tail").offset
     assert regs.mask("host_irq.status", "cq0", "watchdog") == 0b1001
-    with pytest.raises(RegisterError, match="no field named 'host_irq.status.nope'"):
+    with pytest.raises(RegisterError, match=r"no field named 'host_irq\.status\.nope'"):
         regs.mask("host_irq.status", "nope")
 
 

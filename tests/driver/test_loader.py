@@ -95,5 +95,5 @@ def test_a_good_image_goes_through_the_load_window() -> None:
 def test_the_newest_release_image_is_the_default_and_a_version_picks_a_release() -> None:
     from driver.loader import image_for
 
-    with pytest.raises(NotAnImage, match="'9.9.9': neither a file nor a firmware release version"):
+    with pytest.raises(NotAnImage, match=r"'9\.9\.9': neither a file nor a firmware release version"):
         image_for("9.9.9")
