@@ -32,6 +32,7 @@ class DeviceConfig:
     max_slice_ticks: int = 100_000  # longest stretch the core runs between device bookkeeping
     timeline_capacity: int = 1 << 20  # records kept by the pipe timeline (oldest dropped)
     strict_races: bool = False  # a race is a device error instead of a warning
+    max_reports: int = 10_000  # races and device errors kept in lists (later ones only counted)
     # Thermal: first-order model dT/dt = (ambient + gain * activity - T) / tau.
     ambient_c: float = 25.0  # also the die temperature at reset
     thermal_gain_c: float = 60.0  # steady-state rise at activity 1.0 (the cube busy all the time)

@@ -146,7 +146,9 @@ class Device:
         self.hung = False
         self.wait: Wait | None = None
         self.races: list[Race] = []
+        self.races_dropped = 0
         self.errors: list[DeviceError] = []
+        self.errors_dropped = 0
         self._pending_reset = False
         self._accounted = (self.clock.now, self.pipes.busy_at(self.clock.now))
         self.irq.reset()
@@ -458,8 +460,8 @@ class Device:
             "clock": self.clock.state(), "pipes": self.pipes.state(), "hazards": self.hazards.state(),
             "timeline": self.timeline.state(), "thermal": self.thermal.state(),
             "watchdog": self.watchdog.state(), "timer": self.timer.cmp, "injector": self.injector.state(),
-            "run": (self.halted, self.asleep, self.hung, self.wait, list(self.races), list(self.errors),
-                    self._accounted, self.front.seq),
+            "run": (self.halted, self.asleep, self.hung, self.wait, list(self.races), self.races_dropped,
+                    list(self.errors), self.errors_dropped, self._accounted, self.front.seq),
             "irq": self.irq.state(),
         }
 
@@ -475,8 +477,8 @@ class Device:
         self.watchdog.load_state(snap["watchdog"])
         self.timer.cmp = snap["timer"]
         self.injector.load_state(snap["injector"])
-        (self.halted, self.asleep, self.hung, self.wait, races, errors, self._accounted,
-         self.front.seq) = snap["run"]
+        (self.halted, self.asleep, self.hung, self.wait, races, self.races_dropped, errors,
+         self.errors_dropped, self._accounted, self.front.seq) = snap["run"]
         self.races, self.errors = list(races), list(errors)
         self.irq.load_state(snap["irq"])
 

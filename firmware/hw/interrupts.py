@@ -164,7 +164,10 @@ class Interrupts:
         """Log a device error, fill the error registers and interrupt the host."""
         dev = self.dev
         err = DeviceError(cause, addr, pc, dev.now, detail)
-        dev.errors.append(err)
+        if len(dev.errors) < dev.config.max_reports:
+            dev.errors.append(err)
+        else:
+            dev.errors_dropped += 1  # the error log registers still see every one
         code = dev.cause_value(cause)
         self._errlog(code, addr or 0, pc or 0, dev.now)
         if host_cause_for(cause) == "dma_error":

@@ -343,7 +343,10 @@ class PipeFront:
     def _races(self, races: list[Race]) -> None:
         dev = self.dev
         for race in races:
-            dev.races.append(race)
+            if len(dev.races) < dev.config.max_reports:
+                dev.races.append(race)
+            else:
+                dev.races_dropped += 1  # a racy loop must not eat the host's memory
             for hook in dev.on_race:
                 hook(race=race)
             if dev.strict_races:

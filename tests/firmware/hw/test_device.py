@@ -213,3 +213,9 @@ def test_run_counts_cycles_of_the_current_clock() -> None:
     assert dev.now == 5000 and dev.core.cycles == 2000
     dev.run(ticks=400)
     assert dev.now == 5400 and dev.core.cycles == 2100
+
+
+def test_race_reports_are_capped() -> None:
+    dev, _, _, _ = matmul_device(flag=0, max_reports=1)
+    dev.run_until(lambda: dev.asleep, RUN)
+    assert len(dev.races) == 1 and dev.races_dropped == 1
