@@ -40,6 +40,26 @@ class Mem:
         return {name: a.copy() for name, a in self.arrays.items()}
 
 
+def _direct_conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> np.ndarray:
+    """Reference convolution (cross-correlation), one output pixel at a time."""
+    _, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    ho, wo = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    y = np.zeros((o, ho, wo), np.int64)
+    for i in range(ho):
+        for j in range(wo):
+            patch = xp[:, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            y[:, i, j] = np.tensordot(w, patch, axes=([1, 2, 3], [0, 1, 2]))
+    return y
+
+
+@pytest.fixture(scope="session")
+def direct_conv():
+    """The reference convolution the im2col path is checked against."""
+    return _direct_conv
+
+
 @pytest.fixture
 def mem() -> Mem:
     return Mem()
