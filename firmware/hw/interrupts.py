@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from isa.errors import NpuError
+
 if TYPE_CHECKING:
     from firmware.hw.device import Device
 
@@ -154,7 +156,7 @@ class Interrupts:
         try:
             word = int.from_bytes(dev.core.read_mem(addr, 4), "little")
             dev.core.write_mem(addr, (word ^ MASK32).to_bytes(4, "little"))
-        except Exception as exc:  # a bad cq_base is the firmware's problem, not the host's
+        except NpuError as exc:  # a cq_base outside memory is the firmware's problem, not the host's
             dev.irq.device_error("injected", addr, None, f"corrupt completion: {exc}")
 
     # ------------------------------------------------------------ device errors
