@@ -229,8 +229,8 @@ class Core:
         c.catch_mask, c.catch_irq_mask = _catch_masks(self.catch_traps)
         self._callback_error = None
         self._stop_detail = None
-        budget = UNLIMITED if max_insns is None else max(0, max_insns)
-        until = UNLIMITED if until_cycle is None else max(0, until_cycle)
+        budget = UNLIMITED if max_insns is None else min(max(0, max_insns), UNLIMITED)
+        until = UNLIMITED if until_cycle is None else min(max(0, until_cycle), UNLIMITED)
         reason = lib.core_run(c, budget, until)
         if self._callback_error is not None:
             exc, self._callback_error = self._callback_error, None
