@@ -26,6 +26,9 @@ from driver.releases import DriverRelease, driver_line
 from firmware.abi import abi
 
 
+WATCHDOG_TICKS = 100_000_000  # 100 ms of virtual time without a pet
+
+
 class DeviceClosed(DriverError):
     """The device was closed."""
 
@@ -36,7 +39,8 @@ class Device(Ops):
     def __init__(self, transport: Transport, firmware: str | Path | bytes | FirmwareImage | None = None,
                  release: str | DriverRelease | None = None, *, policy: Policy | None = None,
                  force: bool = False, irq: bool = True, timeout_ticks: int = DEFAULT_TIMEOUT_TICKS,
-                 ready_budget_ticks: int = bringup.READY_BUDGET_TICKS) -> None:
+                 ready_budget_ticks: int = bringup.READY_BUDGET_TICKS,
+                 watchdog_ticks: int | None = WATCHDOG_TICKS) -> None:
         self.transport = transport
         self.bus = Bus(transport)
         self.regs = Registers(self.bus)
@@ -48,6 +52,7 @@ class Device(Ops):
         self.image = firmware if isinstance(firmware, FirmwareImage) else image_for(firmware)
         self.policy, self.force = policy, force
         self.ready_budget_ticks = ready_budget_ticks
+        self.watchdog_ticks = watchdog_ticks
         self.recoveries: list[RecoveryReport] = []
         self.closed = False
         self.live = bringup.boot(self.regs, self.image, ready_budget_ticks)
@@ -58,6 +63,7 @@ class Device(Ops):
         self.engine.program()
         answer = bringup.handshake(self.regs, self.release, self.abi)
         self.verdict: Verdict = bringup.confirm(self.image, self.live, self.release, answer, policy, force)
+        self._arm_watchdog()
         self.recovery = Recovery(self)
         self.engine.fault_handler = self.recovery.handle
         self._ops_ctx, self._ops_engine, self._ops_device = self.ctx, self.engine, self
@@ -70,6 +76,14 @@ class Device(Ops):
         self.engine.program()
         answer = bringup.handshake(self.regs, self.release, self.abi)
         self.verdict = bringup.confirm(self.image, self.live, self.release, answer, self.policy, self.force)
+        self._arm_watchdog()
+
+    def _arm_watchdog(self) -> None:
+        """The driver arms the watchdog once the firmware serves (the firmware pets it)."""
+        if self.watchdog_ticks is None:
+            return
+        self.regs.write("wdog.timeout", self.watchdog_ticks)
+        self.regs.write_fields("wdog.enable", en=1)
 
     def close(self) -> None:
         """Wait for outstanding commands, free every buffer, halt the core. Idempotent."""

@@ -305,7 +305,7 @@ class Engine:
                 up = self.bus.wait_irq(min(IRQ_SLICE_TICKS, deadline - now))
                 if up:
                     self._service_irq()
-                elif self.reap():
+                elif self.reap() and not self.bus.irq_pending():
                     self.lost_irqs += 1
                     self.use_polling("completions arrived without an interrupt (lost IRQ)")
                 continue
