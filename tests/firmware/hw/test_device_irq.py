@@ -59,3 +59,23 @@ def test_core_irq_is_hidden_from_the_host_and_abi_selection_rings_the_core() -> 
     assert dev.bar0_read(dev.regs.map.register("core_irq.pending").offset, 4) == 0  # firmware-only
     dev.bar0_write(dev.regs.map.register("version.abi_selected").offset, 4, 2)
     assert dev.regs.field("core_irq.pending.handshake") == 1
+
+
+def test_same_inputs_give_the_same_register_trace() -> None:
+    def trace() -> list:
+        dev = Device()
+        seen = []
+        dev.regs.observe(lambda a: seen.append(tuple(a)))
+        load(dev, "irq", DELAY=DELAY)
+        rmap = dev.regs.map
+        dev.bar0_write(rmap.register("host_irq.mask").offset, 4, rmap.encode("host_irq.mask", cq0=1))
+        for _ in range(3):
+            dev.bar0_write(rmap.register("queue0.sq_doorbell").offset, 4, 1, origin="test")
+            dev.run_until(dev.host_irq_pending, 100_000)
+            dev.bar0_write(rmap.register("host_irq.status").offset, 4, rmap.encode("host_irq.status", cq0=1))
+        dev.advance(2 * DELAY)
+        return seen
+
+    first = trace()
+    assert len(first) > 20 and {a[0] for a in first} >= {"host", "firmware", "unit"}
+    assert trace() == first
