@@ -275,8 +275,7 @@ def test_running_from_a_non_executable_region_or_outside_memory_traps() -> None:
     assert core.run(max_insns=10).cause == 0
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_random_words_never_crash_the_host(seed: int) -> None:
+def _run_random_words(seed: int) -> None:
     rng = random.Random(seed)
     core = Core()
     core.mmio = Device()
@@ -293,3 +292,15 @@ def test_random_words_never_crash_the_host(seed: int) -> None:
         if stop.reason == StopReason.DOUBLE_FAULT:
             core.pc = 0
     assert core.instret <= core.cycles
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_words_never_crash_the_host(seed: int) -> None:
+    _run_random_words(seed)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("chunk", range(20))
+def test_many_random_word_programs_never_crash_the_host(chunk: int) -> None:
+    for seed in range(1000 + 100 * chunk, 1100 + 100 * chunk):
+        _run_random_words(seed)

@@ -22,9 +22,7 @@ SUITES = ["test_debug.py", "test_api.py", "test_traps.py"]
 
 @pytest.mark.memcheck
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-def test_core_tests_run_clean_under_valgrind(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    if "memcheck" not in (request.config.getoption("markexpr") or "").replace("not memcheck", ""):
-        pytest.skip("takes minutes: select it with -m memcheck")
+def test_core_tests_run_clean_under_valgrind(tmp_path: Path) -> None:
     log = tmp_path / "valgrind.log"
     env = dict(os.environ, PYTHONMALLOC="malloc")
     cmd = ["valgrind", "-q", f"--log-file={log}", "--num-callers=30", sys.executable, "-m", "pytest", "-q",
