@@ -80,6 +80,8 @@ class Pass1Context(Context):
 
 
 class Assembler:
+    """Pass-1 state of one assembly run; `emit.link` turns it into an image."""
+
     def __init__(self, *, include_dirs: Sequence[str] = (), defines: Mapping[str, int] = ()) -> None:
         self.include_dirs = list(include_dirs)
         self.paths: dict[str, str] = {}  # file as shown -> path to open (for .include)

@@ -68,6 +68,8 @@ class Diagnostics:
     def error(self, loc: Loc, message: str) -> None:
         if len(self.items) < self.limit:
             self.items.append(Diagnostic(loc, message))
+        elif len(self.items) == self.limit:
+            self.items.append(Diagnostic(loc, f"too many errors; only the first {self.limit} are listed"))
 
     def raise_if_any(self) -> None:
         """Raise every problem, in source order within each file (files in order of first report)."""

@@ -99,3 +99,9 @@ def test_random_text_raises_only_asm_error(parts: list[str]) -> None:
 def test_random_characters_raise_only_asm_error(text: str) -> None:
     with contextlib.suppress(AsmError):
         assemble(text)
+
+
+def test_error_list_is_capped() -> None:
+    errors = _errors("frob\n" * 250)
+    assert len(errors) == 201
+    assert errors[-1] == "201:1: too many errors; only the first 200 are listed"
