@@ -25,7 +25,6 @@ from driver.registers import Registers
 from driver.releases import DriverRelease, driver_line
 from firmware.abi import abi
 
-
 WATCHDOG_TICKS = 100_000_000  # 100 ms of virtual time without a pet
 
 

@@ -95,7 +95,8 @@ def verify(source: bytes | str | Path, name: str | None = None, config: str = "d
     except ElfError as exc:
         raise _classify(name, exc) from None
     if program.manifest is None:
-        raise ManifestMissing(f"firmware image {name}: no .note.npu manifest note; refusing an unsigned image")
+        raise ManifestMissing(f"firmware image {name}: no .note.npu manifest note; "
+                              "refusing an unsigned image")
     actual = segment_digest(program.segments)
     if actual != program.manifest.sha256:
         raise ImageTampered(f"firmware image {name}: loadable segments hash to {actual[:16]}…, the manifest "
@@ -126,7 +127,8 @@ def image_for(firmware: str | Path | bytes | None) -> FirmwareImage:
         try:
             release = release_line().release(firmware)
         except NpuError:
-            raise NotAnImage(f"firmware {firmware!r}: neither a file nor a firmware release version") from None
+            raise NotAnImage(f"firmware {firmware!r}: neither a file nor a firmware release "
+                             "version") from None
         return verify(Path(str(release.image_path())))
     return verify(firmware)
 

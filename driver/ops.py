@@ -172,7 +172,8 @@ class Ops:
         elif kinds == {np.dtype(np.int8)}:
             op, dtype, acc = "matmul_int8", "int8", np.dtype(np.int32)
         else:
-            raise BadArgument(f"matmul: unsupported dtypes {_dtype(a)} × {_dtype(b)} (fp16 × fp16 or int8 × int8)")
+            raise BadArgument(f"matmul: unsupported dtypes {_dtype(a)} × {_dtype(b)} "
+                              "(fp16 × fp16 or int8 × int8)")
         if bias is not None:
             bias = self._arg(bias, "matmul", "bias")
             if _shape(bias) != (n,):
@@ -190,8 +191,8 @@ class Ops:
         biasb = self._put(bias, temps, acc) if bias is not None else None
         out_dtype = np.int8 if scale is not None else acc
         cb = self._out((m, n), out_dtype, temps)
-        opts = [name for name, on in (("bias", bias is not None), ("relu", relu), ("requant", scale is not None))
-                if on]
+        flags = (("bias", bias is not None), ("relu", relu), ("requant", scale is not None))
+        opts = [name for name, on in flags if on]
         fields = {"a": ab.addr, "b": bb.addr, "c": cb.addr, "bias": biasb.addr if biasb else 0,
                   "m": m, "n": n, "k": k, "dtype": dtype, "opts": "|".join(opts),
                   "scale": float(scale or 0.0), "zero_point": int(zero_point)}
@@ -220,7 +221,8 @@ class Ops:
             raise BadArgument(f"conv2d: padding = {padding} is outside 0..255")
         oh, ow = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
         if oh < 1 or ow < 1:
-            raise BadArgument(f"conv2d: a {kh}×{kw} kernel does not fit a {h}×{wd} input with padding {padding}")
+            raise BadArgument(f"conv2d: a {kh}×{kw} kernel does not fit a {h}×{wd} input "
+                              f"with padding {padding}")
         if bias is not None:
             bias = self._arg(bias, "conv2d", "bias")
             if _shape(bias) != (k,):
@@ -239,7 +241,8 @@ class Ops:
         bnb = self._put(bn_arr, temps) if bn_arr is not None else None
         shape = (n, k, oh, ow) if layout == "nchw" else (n, oh, ow, k)
         ob = self._out(shape, np.float32, temps)
-        opts = [name for name, on in (("bias", bias is not None), ("bn", bn is not None), ("relu", relu)) if on]
+        flags = (("bias", bias is not None), ("bn", bn is not None), ("relu", relu))
+        opts = [name for name, on in flags if on]
         fields = {"input": xb.addr, "weight": wb.addr, "out": ob.addr, "bias": biasb.addr if biasb else 0,
                   "bn": bnb.addr if bnb else 0, "n": n, "c": c, "h": h, "w": wd, "k": k, "kh": kh, "kw": kw,
                   "stride": stride, "pad": padding, "layout": layout, "dtype": "fp16", "opts": "|".join(opts)}
@@ -255,8 +258,8 @@ class Ops:
         if b is not None:
             b = self._arg(b, op, "b")
             if _shape(a) != _shape(b) or _dtype(a) != _dtype(b):
-                raise BadArgument(f"{op}: operands differ: {_shape(a)} {_dtype(a)} and {_shape(b)} {_dtype(b)}"
-                                  " (no broadcasting)")
+                raise BadArgument(f"{op}: operands differ: {_shape(a)} {_dtype(a)} and "
+                                  f"{_shape(b)} {_dtype(b)} (no broadcasting)")
         count = int(np.prod(_shape(a)))
         _dims(op, count=(count, 0xFFFFFFFF))
         self._gate("eltwise")
@@ -406,6 +409,6 @@ class Ops:
     # ------------------------------------------------------------ raw commands
 
     def submit(self, opcode: str, queue: int = 0, **fields: Any) -> Command:
-        """Submit one raw ABI command (fields by name, as `firmware/abi.toml` spells them); returns its future."""
+        """Submit one raw ABI command (fields named as `firmware/abi.toml` does); returns its future."""
         self._ops_device._check_open()
         return self._ops_engine.submit(opcode, queue, **fields)

@@ -170,7 +170,8 @@ class Engine:
             ring.program(self.regs)
         mask = self._cq_bits | self._fatal_bits | self._bits["dma_error"]
         self.regs.write("host_irq.status", 0xFFFFFFFF)
-        self.regs.write("host_irq.mask", mask if self.irq_mode else self._fatal_bits | self._bits["dma_error"])
+        errors = self._fatal_bits | self._bits["dma_error"]
+        self.regs.write("host_irq.mask", mask if self.irq_mode else errors)
 
     def use_polling(self, why: str) -> None:
         if self.irq_mode:
@@ -229,11 +230,13 @@ class Engine:
 
     # ------------------------------------------------------------ completions
 
-    def reap(self) -> int:
-        """Take every published completion off every ring; returns how many."""
+    def reap(self, rings: int = -1) -> int:
+        """Take every published completion off the rings (a bit mask, default all); returns how many."""
         got = 0
         faults: list[Fault] = []
         for ring in self.rings:
+            if not rings >> ring.index & 1:
+                continue
             tail = self.bus.read32(ring.off_cq_tail) & 0xFFFF
             if tail == ring.head or tail >= ring.entries:
                 continue
@@ -294,8 +297,8 @@ class Engine:
             now = self.bus.now()
             if now >= deadline:
                 waited = f"command {cmd.id} ({cmd.opcode})" if cmd is not None else "a free ring slot"
-                fault = Fault("timeout", f"{waited} not complete after {now - (cmd.submitted_tick if cmd else 0)}"
-                                         f" ticks", now)
+                since = cmd.submitted_tick if cmd else 0
+                fault = Fault("timeout", f"{waited} not complete after {now - since} ticks", now)
                 if cmd is None or self.fault_handler is None:
                     raise DeviceTimeout(f"device timeout: {fault.detail}")
                 self._fault(fault)
@@ -327,7 +330,9 @@ class Engine:
             return
         if status & self._bits["dma_error"]:
             self.events.append(f"DMA error interrupt at tick {self.bus.now()}")
-        self.reap()
+        # Only the rings whose completion cause fired; a latched cause never hides an entry,
+        # since the firmware raises it after moving cq_tail and the host clears it before reading.
+        self.reap((status & self._bits["cq0"] and 1) | (status & self._bits["cq1"] and 2) or -1)
 
     def _fault(self, fault: Fault) -> None:
         self.faults_seen.append(fault)

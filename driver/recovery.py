@@ -82,8 +82,9 @@ def read_errlog(regs: Registers, since: int = 0) -> list[ErrlogEntry]:
     for k in range(n):
         i = (nxt - n + k) % ERRLOG_SLOTS
         cause = regs.enum(f"errlog.entry[{i}].cause.cause") or "?"
-        out.append(ErrlogEntry(cause, regs.read(f"errlog.entry[{i}].addr"), regs.read(f"errlog.entry[{i}].pc"),
-                               regs.read(f"errlog.entry[{i}].tick")))
+        entry = f"errlog.entry[{i}]"
+        out.append(ErrlogEntry(cause, regs.read(f"{entry}.addr"), regs.read(f"{entry}.pc"),
+                               regs.read(f"{entry}.tick")))
     return out
 
 

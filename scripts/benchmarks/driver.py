@@ -1,0 +1,117 @@
+"""Driver benchmark: the whole stack end to end, and the bus, side by side with numpy in one run.
+
+- `e2e_matmul_fp16_gflops`: `dev.matmul(a16, b16)` for 1024×1024×1024 through driver → bus →
+  firmware → cube → completion → result array, against numpy's fp16 route
+  `a16.astype(np.float32) @ b16.astype(np.float32)` in the same run.
+- `bar0_round_trips_per_s`: BAR0 write+read pairs on a scratch register through the
+  in-process bus, no observer, while the firmware sleeps in `wfi`; `..._traced_per_s` the
+  same with an MMIO tracer (an observer that keeps every event) attached. Also the raw
+  device calls alone, to show which layer the time goes to.
+- `nop_command_us`: host microseconds for one NOP from submit to completion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def round_trips(write: Callable[[int, int, int], None], read: Callable[[int, int], int], at: int,
+                pairs: int) -> float:
+    def loop() -> None:
+        for i in range(pairs):
+            write(at, 4, i)
+            read(at, 4)
+
+    return pairs / best_of(loop, 3)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench.py driver", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--size", type=int, default=1024, help="matmul edge (m = n = k)")
+    parser.add_argument("--pairs", type=int, default=20_000, help="BAR0 round trips per measurement")
+    parser.add_argument("--nops", type=int, default=300, help="NOP commands to average over")
+    args = parser.parse_args(argv)
+
+    import driver
+    from driver.registers import offset
+    from driver.transport import InProcess
+
+    transport = InProcess()
+    dev = driver.open(transport=transport)
+    out: dict[str, object] = {"firmware": dev.image.version, "abi": dev.abi, "size": args.size}
+
+    scratch = offset("version.scratch[0]")
+    dev.bus.advance(10_000)  # the firmware is asleep in wfi after bring-up
+    out["bar0_round_trips_per_s"] = round(round_trips(dev.bus.write, dev.bus.read, scratch, args.pairs))
+    trace: list[object] = []
+    tracer = dev.bus.observe(trace.append)
+    out["bar0_round_trips_traced_per_s"] = round(round_trips(dev.bus.write, dev.bus.read, scratch, args.pairs))
+    dev.bus.unobserve(tracer)
+    out["traced_events"] = len(trace)
+    trace.clear()
+    device = transport.device
+    out["device_bar0_round_trips_per_s"] = round(round_trips(device.bar0_write, device.bar0_read, scratch,
+                                                             args.pairs))
+
+    dev.nop()
+    t = time.perf_counter()
+    for _ in range(args.nops):
+        dev.nop()
+    out["nop_command_us"] = round((time.perf_counter() - t) / args.nops * 1e6, 1)
+
+    rng = np.random.default_rng(0)
+    n = args.size
+    a16 = rng.standard_normal((n, n)).astype(np.float16)
+    b16 = rng.standard_normal((n, n)).astype(np.float16)
+    flops = 2.0 * n * n * n
+    ref = a16.astype(np.float32) @ b16.astype(np.float32)
+    numpy_s = best_of(lambda: a16.astype(np.float32) @ b16.astype(np.float32), 3)
+    out["numpy_fp16_route_gflops"] = round(flops / numpy_s / 1e9, 2)
+    try:
+        t0 = dev.bus.now()
+        start = time.perf_counter()
+        got = dev.matmul(a16, b16)
+        e2e_s = time.perf_counter() - start
+        out["e2e_matmul_s"] = round(e2e_s, 3)
+        out["e2e_matmul_device_ticks"] = dev.bus.now() - t0
+        out["e2e_matmul_fp16_gflops"] = round(flops / e2e_s / 1e9, 2)
+        out["ratio_e2e_fp16_route"] = round(numpy_s / e2e_s, 3)
+        out["e2e_max_abs_error"] = float(np.abs(got - ref).max())
+    except driver_errors() as exc:
+        out["e2e_matmul_fp16_gflops"] = None
+        out["ratio_e2e_fp16_route"] = None
+        out["e2e_error"] = str(exc)
+    dev.close()
+
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key:36} {value}")
+    return 0
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    from isa.errors import NpuError
+
+    return (NpuError,)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
