@@ -61,7 +61,8 @@ def main(argv: list[str]) -> int:
     out["bar0_round_trips_per_s"] = round(round_trips(dev.bus.write, dev.bus.read, scratch, args.pairs))
     trace: list[object] = []
     tracer = dev.bus.observe(trace.append)
-    out["bar0_round_trips_traced_per_s"] = round(round_trips(dev.bus.write, dev.bus.read, scratch, args.pairs))
+    traced = round_trips(dev.bus.write, dev.bus.read, scratch, args.pairs)
+    out["bar0_round_trips_traced_per_s"] = round(traced)
     dev.bus.unobserve(tracer)
     out["traced_events"] = len(trace)
     trace.clear()
