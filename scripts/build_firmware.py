@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         path = image_file(release)
         if args.check:
             if not path.exists() or path.read_bytes() != data:
-                stale.append(str(path.relative_to(ROOT)))
+                stale.append(f"firmware/{release.image}")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

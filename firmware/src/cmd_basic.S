@@ -162,17 +162,29 @@ FUNC handle_checksum
         RESTORE s4, 4
         LEAVE   32
 
-# The CRC-32 table (polynomial 0xEDB88320, reflected), computed by the assembler.
-        .rodata
+# crc32_init(): fill crc32_table (polynomial 0xEDB88320, reflected), once at boot.
+# Clobbers a0, t0-t4 (a0 = 0 on return).
+FUNC crc32_init
+        la      t0, crc32_table
+        li      t1, 0                           # t1 = index
+        li      t4, 0xEDB88320
+1:      mv      t2, t1
+        li      t3, 8
+2:      andi    a0, t2, 1                       # a0 is free here: restored below
+        srli    t2, t2, 1
+        beqz    a0, 3f
+        xor     t2, t2, t4
+3:      addi    t3, t3, -1
+        bnez    t3, 2b
+        sw      t2, 0(t0)
+        addi    t0, t0, 4
+        addi    t1, t1, 1
+        li      t3, 256
+        bltu    t1, t3, 1b
+        li      a0, 0
+        ret
+
+        .bss
         .balign 4
         .globl  crc32_table
-crc32_table:
-        .set    _crc_i, 0
-        .rept   256
-        .set    _crc_c, _crc_i
-        .rept   8
-        .set    _crc_c, ((_crc_c >> 1) & 0x7fffffff) ^ (0xEDB88320 & (0 - (_crc_c & 1)))
-        .endr
-        .word   _crc_c
-        .set    _crc_i, _crc_i + 1
-        .endr
+crc32_table:    .space 256 * 4

@@ -35,6 +35,7 @@ FUNC _start
         REG_WR  R_VERSION_ABI_SUPPORTED, t1, t0
         li      t1, FW_FEATURES
         REG_WR  R_VERSION_FW_FEATURES, t1, t0
+        call    crc32_init
         call    boot_selftest
         bnez    a0, boot_failed
         li      t1, (1 << F_SELFTEST_STATUS_LSB) * E_SELFTEST_PASSED
