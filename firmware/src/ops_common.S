@@ -48,6 +48,15 @@
 .equ SC_BODY, 24                        # vector body (see stream_run)
 .equ SC_SIZE, 28
 
+# BUF_SLOT rd, base, slot, preg: rd = base + preg * slot, the address of ping-pong buffer
+# preg (0 or 1) of `slot` bytes at `base`. Clobbers t6.
+.macro BUF_SLOT rd, base, slot, preg
+        li      \rd, \slot
+        mul     \rd, \rd, \preg
+        li      t6, \base
+        add     \rd, \rd, t6
+.endm
+
         .text
 # ops_args(a0 = descriptor copy) -> a0 = address of its argument area (cmd_args_off added).
 # Clobbers t0.

@@ -62,14 +62,6 @@
 .equ MM_ZP, 48                          # requant zero point
 .equ MM_SIZE, 52
 
-# MM_SLOT rd, base, slot, preg: rd = base + preg * slot (the ping-pong buffer preg).
-.macro MM_SLOT rd, base, slot, preg
-        li      \rd, \slot
-        mul     \rd, \rd, \preg
-        li      t6, \base
-        add     \rd, \rd, t6
-.endm
-
         .text
 # handle_matmul(a0 = descriptor, a1 = generation) -> a0 = status, a1 = detail.
 # Registers: s1 args, s2 context, s3 input element size, s4 output element size, s5 opts.
@@ -349,7 +341,7 @@ FUNC matmul_run
         lw      a0, MM_BIAS(s1)
         slli    t0, s3, 2
         add     a0, a0, t0
-        MM_SLOT a1, MM_UB_BIAS, MM_TN * 4, s6
+        BUF_SLOT a1, MM_UB_BIAS, MM_TN * 4, s6
         slli    a2, s8, 2
         li      a3, PIPE_MTE2
         call    dma_1d
@@ -405,7 +397,7 @@ FUNC matmul_step
         mul     t1, t1, s11
         lw      a0, MM_A(s1)
         add     a0, a0, t1
-        MM_SLOT a1, MM_L1_A, MM_A_SLOT, s5
+        BUF_SLOT a1, MM_L1_A, MM_A_SLOT, s5
         mul     a2, s9, s11
         mv      a3, s7
         mul     a4, t0, s11
@@ -418,7 +410,7 @@ FUNC matmul_step
         mul     t1, t1, s11
         lw      a0, MM_B(s1)
         add     a0, a0, t1
-        MM_SLOT a1, MM_L1_B, MM_B_SLOT, s5
+        BUF_SLOT a1, MM_L1_B, MM_B_SLOT, s5
         mul     a2, s8, s11
         mv      a3, s9
         mul     a4, t0, s11
@@ -428,14 +420,14 @@ FUNC matmul_step
         SETFLAG_P mte2, mte1, OPS_EV_L1, s5
         WAITFLAG_P mte2, mte1, OPS_EV_L1, s5    # mte1: slices in L1, L0 buffer p free
         WAITFLAG_P m, mte1, OPS_EV_L0, s5
-        MM_SLOT a0, MM_L1_A, MM_A_SLOT, s5
-        MM_SLOT a1, MEM_L0A_BASE, MM_A_SLOT, s5
+        BUF_SLOT a0, MM_L1_A, MM_A_SLOT, s5
+        BUF_SLOT a1, MEM_L0A_BASE, MM_A_SLOT, s5
         mul     a2, s7, s9
         mul     a2, a2, s11
         li      a3, PIPE_MTE1
         call    dma_1d
-        MM_SLOT a0, MM_L1_B, MM_B_SLOT, s5
-        MM_SLOT a1, MEM_L0B_BASE, MM_B_SLOT, s5
+        BUF_SLOT a0, MM_L1_B, MM_B_SLOT, s5
+        BUF_SLOT a1, MEM_L0B_BASE, MM_B_SLOT, s5
         mul     a2, s9, s8
         mul     a2, a2, s11
         li      a3, PIPE_MTE1
@@ -450,9 +442,9 @@ FUNC matmul_step
         CFG_SET mm_n, s8
         seqz    t0, s4                          # overwrite C on the first slice
         CFG_SET mm_flags, t0
-        MM_SLOT a0, MEM_L0C_BASE, MM_C_SLOT, s6
-        MM_SLOT a1, MEM_L0A_BASE, MM_A_SLOT, s5
-        MM_SLOT a2, MEM_L0B_BASE, MM_B_SLOT, s5
+        BUF_SLOT a0, MEM_L0C_BASE, MM_C_SLOT, s6
+        BUF_SLOT a1, MEM_L0A_BASE, MM_A_SLOT, s5
+        BUF_SLOT a2, MEM_L0B_BASE, MM_B_SLOT, s5
         npu.mmad a0, a1, a2
         SETFLAG_P m, mte1, OPS_EV_L0, s5
         add     t0, s4, s9
@@ -473,8 +465,8 @@ FUNC matmul_step
 FUNC matmul_tile_out
         ENTER   16
         WAITFLAG_P m, mte3, OPS_EV_C, s6        # mte3: the cube finished tile q
-        MM_SLOT a0, MEM_L0C_BASE, MM_C_SLOT, s6
-        MM_SLOT a1, MM_UB_C, MM_C_SLOT, s6
+        BUF_SLOT a0, MEM_L0C_BASE, MM_C_SLOT, s6
+        BUF_SLOT a1, MM_UB_C, MM_C_SLOT, s6
         mul     a2, s7, s8
         slli    a2, a2, 2
         li      a3, PIPE_MTE3
@@ -482,11 +474,11 @@ FUNC matmul_tile_out
         beqz    s10, 5f                         # no vector work
         SETFLAG_P mte3, v, OPS_EV_V, s6
         WAITFLAG_P mte3, v, OPS_EV_V, s6        # v: the tile is in UB
-        MM_SLOT t1, MM_UB_C, MM_C_SLOT, s6
+        BUF_SLOT t1, MM_UB_C, MM_C_SLOT, s6
         andi    t0, s10, MATMUL_OPTS_BIAS
         beqz    t0, 2f
         CFG_SET v_len, s8                       # bias: one vadd per row
-        MM_SLOT t2, MM_UB_BIAS, MM_TN * 4, s6
+        BUF_SLOT t2, MM_UB_BIAS, MM_TN * 4, s6
         mv      t3, s7
         slli    t4, s8, 2
 1:      npu.vadd t1, t1, t2
@@ -494,7 +486,7 @@ FUNC matmul_tile_out
         addi    t3, t3, -1
         bnez    t3, 1b
         SETFLAG_P v, mte2, OPS_EV_BIAS, s6      # the bias slice q may be refilled
-        MM_SLOT t1, MM_UB_C, MM_C_SLOT, s6
+        BUF_SLOT t1, MM_UB_C, MM_C_SLOT, s6
 2:      mul     t0, s7, s8
         CFG_SET v_len, t0
         andi    t0, s10, MATMUL_OPTS_RELU
@@ -515,7 +507,7 @@ FUNC matmul_tile_out
         mul     t2, t2, t0
         lw      a1, MM_C(s1)
         add     a1, a1, t2
-        MM_SLOT a0, MM_UB_C, MM_C_SLOT, s6
+        BUF_SLOT a0, MM_UB_C, MM_C_SLOT, s6
         mul     a2, s8, t0
         mv      a3, s7
         li      a4, 0
