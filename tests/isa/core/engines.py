@@ -9,6 +9,7 @@ programs, as a fuzzing loop would, so stale code or caches would show up.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from rvgen import CODE_BASE, DATA_BASE, DATA_SIZE, MAX_INSNS, Program
@@ -23,6 +24,11 @@ class State:
     regs: tuple[int, ...]
     pc: int
     data: bytes
+
+    def digest(self) -> str:
+        """A short fingerprint, for comparing runs made in another process."""
+        raw = b"".join(r.to_bytes(4, "little") for r in self.regs) + self.pc.to_bytes(4, "little")
+        return hashlib.sha256(raw + self.data).hexdigest()[:16]
 
     def diff(self, other: State) -> str:
         """A readable list of differences (empty when equal)."""
