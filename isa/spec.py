@@ -178,8 +178,6 @@ class InstructionSet:
         for alias in self.aliases:
             if alias.use == "both":
                 self._aliases_of.setdefault(alias.base or "", []).append(alias)
-        for group in self._aliases_of.values():
-            group.sort(key=lambda a: -a.mask.bit_count())
 
     def decode(self, word: int) -> Instruction | None:
         """The base instruction that `word` encodes, or None when it is invalid."""
@@ -189,7 +187,7 @@ class InstructionSet:
         return None
 
     def preferred_form(self, word: int) -> Instruction | None:
-        """The row a disassembler prints: the most specific alias, else the base."""
+        """The row a disassembler prints: the first matching alias in table order, else the base."""
         base = self.decode(word)
         if base is None:
             return None
