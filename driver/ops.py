@@ -411,4 +411,9 @@ class Ops:
     def submit(self, opcode: str, queue: int = 0, **fields: Any) -> Command:
         """Submit one raw ABI command (fields named as `firmware/abi.toml` does); returns its future."""
         self._ops_device._check_open()
+        if not 0 <= queue < self._ops_engine.queues:
+            raise BadArgument(f"submit: ABI {self._ops_engine.gen} has {self._ops_engine.queues} queue(s), "
+                              f"no queue {queue}")
+        if queue == 1:
+            self._gate("priority_submit")
         return self._ops_engine.submit(opcode, queue, **fields)
