@@ -1,10 +1,12 @@
 """Operator test support: firmware images built with test-only defines, and numpy references.
 
-`image(version, **defines)` assembles `firmware/src/main.S` for a release exactly as
+`image(version, **defines)` is the release's image: the checked-in one when it carries the
+operators and no define is asked for, else `firmware/src/main.S` assembled exactly as
 scripts/build_firmware.py does, with extra `--defsym` values on top (a build flag turned
-off, smaller tile sizes so that small shapes cross tile edges). Images are cached per
-(version, defines). `harness(version, **defines)` is a booted, opened `FwHarness` on it,
-with the device's race checker in strict mode: a race fails the command's test.
+off, smaller tile sizes so that small shapes cross tile edges). `harness(...)` is a booted,
+opened `FwHarness` on it with the device's race checker in strict mode (a race is a device
+error, which `check_clean` fails on); `serving(...)` is one such harness per process and
+image, shared by the tests like a device that keeps serving commands.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def _image(version: str, defines: tuple[tuple[str, int], ...]) -> bytes:
 
 
 def image(version: str, **defines: int) -> bytes:
+    if not defines:
+        shipped = release_line().release(version).image_path()
+        if shipped.is_file() and b"stream_run" in shipped.read_bytes():
+            return shipped.read_bytes()
     return _image(version, tuple(sorted(defines.items())))
 
 
@@ -57,6 +63,25 @@ def harness(version: str = "1.3.0", gen: int | None = None, **defines: int) -> F
     fw = FwHarness(version, image=image(version, **defines), strict_races=True)
     fw.open(gen)
     return fw
+
+
+@functools.cache
+def _serving(version: str, defines: tuple[tuple[str, int], ...]) -> FwHarness:
+    return harness(version, **dict(defines))
+
+
+def serving(version: str, **defines: int) -> FwHarness:
+    """The process's shared harness for this image (commands and buffers accumulate on it)."""
+    return _serving(version, tuple(sorted(defines.items())))
+
+
+def releases(feature: str | None = None) -> list[str]:
+    """Versions of the releases (with `feature`, those that have it)."""
+    return [str(r.version) for r in release_line().releases if feature is None or feature in r.features]
+
+
+def has_flag(version: str, flag: str) -> bool:
+    return bool(dict(release_line().release(version).flags).get(flag))
 
 
 def check_clean(fw: FwHarness) -> None:
