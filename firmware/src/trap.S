@@ -35,7 +35,7 @@ FUNC trap_entry
         sw      t1, 4(sp)
         sw      t2, 8(sp)
         csrr    t0, mcause
-        bgez    t0, fw_trap_saved       # bit 31 clear: an exception
+        bgez    t0, fw_trap             # bit 31 clear: an exception
         andi    t0, t0, 31
         li      t1, MCAUSE_IRQ_MEI
         bne     t0, t1, 1f              # no other interrupt is enabled; ignore a stray one
@@ -52,8 +52,8 @@ FUNC trap_entry
         addi    sp, sp, TRAP_FRAME
         mret
 
-# fw_trap_saved: the exception path of trap_entry (t0-t2 saved on the stack).
-fw_trap_saved:
+# fw_trap: the exception path of trap_entry (t0-t2 saved on the stack). Never returns.
+FUNC fw_trap
         la      t0, fw_trap_record
         csrr    t1, mcause
         sw      t1, TR_MCAUSE(t0)

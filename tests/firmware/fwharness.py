@@ -135,6 +135,15 @@ class FwHarness:
         self.wr("ctrl.boot_addr", self.program.entry)
         self.wr("ctrl.run", 1)
 
+    def reboot(self) -> str:
+        """Soft reset, reload the image through the load window, wait for READY (the host's recovery).
+        The host forgets its ring state; call `open` again."""
+        self.wr("ctrl.soft_reset", 1)
+        self.gen = 0
+        self._cq_head, self._sq_tail = [0, 0], [0, 0]
+        self.load()
+        return self.wait_ready()
+
     def wait_ready(self, budget: int = BOOT_BUDGET) -> str:
         """Run until the handshake leaves `none`; returns its state (ready or failed)."""
         self.dev.run_until(lambda: self.dev.regs.field("version.handshake.status") != 0, budget)
