@@ -102,3 +102,10 @@ def run_ok(fw: FwHarness, opcode: str, **args: Any) -> int:
 
 def f32_bits(x: float) -> int:
     return int(np.float32(x).view(np.uint32))
+
+
+def field_offset(fw: FwHarness, opcode: str, name: str) -> int:
+    """Byte offset of a descriptor field in the negotiated generation (the error detail of a bad one)."""
+    f = fw.abi.descriptor_layout(fw.gen, opcode).field(name)
+    assert f is not None, name
+    return f.offset
