@@ -59,7 +59,7 @@ int core_csr_write(core_t *c, uint32_t num, uint32_t v)
 static void enter_trap(core_t *c, uint32_t cause, uint32_t tval)
 {
     arch_t *a = &c->a;
-    a->mepc = a->pc;
+    a->mepc = a->pc & ~3u;  /* IALIGN=32: mepc[1:0] read as zero */
     a->mcause = cause;
     a->mtval = tval;
     a->mstatus = (a->mstatus & ~(MSTATUS_MIE | MSTATUS_MPIE)) | ((a->mstatus & MSTATUS_MIE) ? MSTATUS_MPIE : 0);
