@@ -53,7 +53,17 @@ class BusAccess(NamedTuple):
     value: Any
     tick: int
     code: CodeType | None  # code object of the host call site
-    line: int
+    lasti: int  # its instruction offset: the line is worked out only when asked (f_lineno is costly)
+
+    @property
+    def line(self) -> int:
+        """Source line of the host call site."""
+        if self.code is None:
+            return 0
+        for start, end, line in self.code.co_lines():
+            if start <= self.lasti < end and line is not None:
+                return line
+        return self.code.co_firstlineno
 
     @property
     def site(self) -> str:
@@ -94,15 +104,19 @@ class BusAccess(NamedTuple):
 Observer = Callable[[BusAccess], None]
 
 
-def _call_site() -> tuple[CodeType | None, int]:
-    """The first frame outside the driver's bus-level modules (bus, registers, transport)."""
-    f = sys._getframe(3)
+_SKIP: set[str] = {_HERE}
+_getframe = sys._getframe
+_new = tuple.__new__
+
+
+def _event(kind: str, side: str, offset: int, width: int, value: Any, tick: int) -> BusAccess:
+    """The event, with the first frame outside the bus-level modules as its call site."""
+    f = _getframe(2)
     while f is not None and f.f_code.co_filename in _SKIP:
         f = f.f_back
-    return (f.f_code, f.f_lineno) if f is not None else (None, 0)
-
-
-_SKIP: set[str] = {_HERE}
+    if f is None:
+        return _new(BusAccess, (kind, side, offset, width, value, tick, None, 0))
+    return _new(BusAccess, (kind, side, offset, width, value, tick, f.f_code, f.f_lasti))
 
 
 def skip_in_call_sites(filename: str) -> None:
@@ -117,7 +131,7 @@ class Bus:
         self.transport = transport
         self._observers: tuple[Observer, ...] = ()
         t = transport
-        self._r0, self._w0 = t.bar0_read, t.bar0_write
+        self._r0, self._w0, self._now = t.bar0_read, t.bar0_write, t.now
 
     # ------------------------------------------------------------ observers
 
@@ -134,8 +148,7 @@ class Bus:
         return bool(self._observers)
 
     def _notify(self, kind: str, side: str, offset: int, width: int, value: Any, tick: int) -> None:
-        code, line = _call_site()
-        event = BusAccess(kind, side, offset, width, value, tick, code, line)
+        event = _event(kind, side, offset, width, value, tick)
         for fn in self._observers:
             fn(event)
 
@@ -144,14 +157,18 @@ class Bus:
     def read(self, offset: int, width: int = 4) -> int:
         if not self._observers:
             return self._r0(offset, width)
-        tick = self.transport.now()
+        tick = self._now()
         value = self._r0(offset, width)
-        self._notify("read", "bar0", offset, width, value, tick)
+        event = _event("read", "bar0", offset, width, value, tick)
+        for fn in self._observers:
+            fn(event)
         return value
 
     def write(self, offset: int, width: int, value: int) -> None:
         if self._observers:
-            self._notify("write", "bar0", offset, width, value, self.transport.now())
+            event = _event("write", "bar0", offset, width, value, self._now())
+            for fn in self._observers:
+                fn(event)
         self._w0(offset, width, value)
 
     def read8(self, offset: int) -> int:

@@ -6,7 +6,8 @@
 - `bar0_round_trips_per_s`: BAR0 write+read pairs on a scratch register through the
   in-process bus, no observer, while the firmware sleeps in `wfi`; `..._traced_per_s` the
   same with an MMIO tracer (an observer that keeps every event) attached. Also the raw
-  device calls alone, to show which layer the time goes to.
+  device calls alone and the bus over a transport that does nothing, to show which layer
+  the time goes to.
 - `nop_command_us`: host microseconds for one NOP from submit to completion.
 """
 
@@ -40,21 +41,42 @@ def round_trips(write: Callable[[int, int, int], None], read: Callable[[int, int
     return pairs / best_of(loop, 3)
 
 
+class NullTransport:
+    """A transport that does nothing: what the bus itself costs per access."""
+
+    def bar0_read(self, offset: int, width: int) -> int:
+        return 0
+
+    def bar0_write(self, offset: int, width: int, value: int) -> None:
+        pass
+
+    def now(self) -> int:
+        return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench.py driver", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--size", type=int, default=1024, help="matmul edge (m = n = k)")
     parser.add_argument("--pairs", type=int, default=20_000, help="BAR0 round trips per measurement")
     parser.add_argument("--nops", type=int, default=300, help="NOP commands to average over")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS threads for the whole run (numpy's route and the cube alike)")
     args = parser.parse_args(argv)
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads)
 
     import driver
+    from driver.bus import Bus
     from driver.registers import offset
     from driver.transport import InProcess
 
     transport = InProcess()
     dev = driver.open(transport=transport)
-    out: dict[str, object] = {"firmware": dev.image.version, "abi": dev.abi, "size": args.size}
+    out: dict[str, object] = {"firmware": dev.image.version, "abi": dev.abi, "size": args.size,
+                              "blas_threads": args.blas_threads}
 
     scratch = offset("version.scratch[0]")
     dev.bus.advance(10_000)  # the firmware is asleep in wfi after bring-up
@@ -65,6 +87,11 @@ def main(argv: list[str]) -> int:
     out["bar0_round_trips_traced_per_s"] = round(traced)
     dev.bus.unobserve(tracer)
     out["traced_events"] = len(trace)
+    trace.clear()
+    null = Bus(NullTransport())  # type: ignore[arg-type]
+    out["bus_only_round_trips_per_s"] = round(round_trips(null.write, null.read, scratch, args.pairs))
+    null.observe(trace.append)
+    out["bus_only_traced_round_trips_per_s"] = round(round_trips(null.write, null.read, scratch, args.pairs))
     trace.clear()
     device = transport.device
     out["device_bar0_round_trips_per_s"] = round(round_trips(device.bar0_write, device.bar0_read, scratch,
