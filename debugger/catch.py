@@ -1,0 +1,213 @@
+"""Catchpoints: MMIO accesses by register or block, host interrupts, traps, device faults.
+
+- `catch mmio [read|write] NAME [host|firmware]`: a register-file observer; it stops
+  after the firmware instruction that made the access, or with a host program paused
+  at the call that made it (observers see a write before its side effects run, so a
+  doorbell catch stops with the ring filled and the firmware not yet told).
+- `catch irq [CAUSE]`: a host interrupt cause latched in HOST_IRQ.STATUS.
+- `catch trap [CAUSE]`: the core's own trap catching (`Core.catch_traps`); it stops
+  before the trap is taken, and resuming takes it.
+- `catch fault`: any device error (the device's `on_error` hook).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from debugger.breakpoints import Point
+from debugger.errors import DebuggerError
+from debugger.stops import StopEvent
+
+if TYPE_CHECKING:
+    from debugger.session import Session
+    from isa.core import Stop
+
+# RISC-V privileged spec, table "Machine cause register (mcause) values after trap"
+# (exception codes the core raises).
+TRAP_CAUSES = {
+    "fetch_misaligned": 0, "fetch_fault": 1, "illegal_instruction": 2, "breakpoint": 3,
+    "load_misaligned": 4, "load_fault": 5, "store_misaligned": 6, "store_fault": 7, "ecall": 11,
+}
+SIDES = ("host", "firmware")
+
+
+def trap_name(cause: int) -> str:
+    if cause & 0x80000000:
+        return f"interrupt {cause & 0x7FFFFFFF}"
+    return next((n for n, c in TRAP_CAUSES.items() if c == cause), f"cause {cause}")
+
+
+@dataclass
+class Catch(Point):
+    @property
+    def type_name(self) -> str:  # type: ignore[override]
+        return "catchpoint"
+
+
+@dataclass
+class MmioCatch(Catch):
+    direction: str = "access"  # read, write or access
+    name: str = ""  # register or block display name
+    paths: frozenset[str] = frozenset()
+    side: str | None = None
+    _observer: Any = None
+
+    def what(self, session: Session) -> str:
+        side = f" {self.side}" if self.side else ""
+        return f"mmio {self.direction} {self.name}{side}"
+
+    def install(self, session: Session) -> None:
+        if self._observer is not None:
+            return
+
+        def observe(a: Any) -> None:
+            if a.path not in self.paths or a.kind == "change" or not session.runner.active:
+                return
+            if a.side not in SIDES or (self.side is not None and a.side != self.side):
+                return
+            if self.direction != "access" and a.kind != self.direction:
+                return
+            if not self.should_stop(session, {"value": a.new}):
+                return
+            site = session.access_site(a.side, a.origin)
+            name = a.path.upper()
+            text = (f"Catchpoint {self.number} (mmio {a.kind}): {a.side} {a.kind} {name} = 0x{a.new:08x}"
+                    f"\n  by {site}")
+            session.runner.note(session.runner.event("catchpoint", text, number=self.number,
+                                                     addr=session.target.device.regs.map.register(a.path).address,
+                                                     new=a.new, site=site))
+
+        self._observer = session.target.device.regs.observe(observe)
+        session.runner.watching += 1
+
+    def uninstall(self, session: Session) -> None:
+        if self._observer is not None:
+            session.target.device.regs.unobserve(self._observer)
+            self._observer = None
+            session.runner.watching -= 1
+
+
+@dataclass
+class IrqCatch(Catch):
+    cause: str | None = None  # a field of host_irq.status, or any
+    _observer: Any = None
+
+    def what(self, session: Session) -> str:
+        return f"irq {self.cause.upper() if self.cause else '(any cause)'}"
+
+    def install(self, session: Session) -> None:
+        if self._observer is not None:
+            return
+        status = session.target.device.regs.map.register("host_irq.status")
+        mask = sum(f.mask for f in status.fields if self.cause is None or f.name == self.cause)
+
+        def observe(a: Any) -> None:
+            if a.path != status.path or a.kind != "change" or not session.runner.active:
+                return
+            raised = a.new & ~a.old & mask
+            if not raised or not self.should_stop(session, {"value": a.new}):
+                return
+            names = ", ".join(f.name.upper() for f in status.fields if raised & f.mask)
+            text = f"Catchpoint {self.number} (irq): host interrupt {names} raised"
+            session.runner.note(session.runner.event("catchpoint", text, number=self.number, new=a.new))
+
+        self._observer = session.target.device.regs.observe(observe)
+        session.runner.watching += 1
+
+    def uninstall(self, session: Session) -> None:
+        if self._observer is not None:
+            session.target.device.regs.unobserve(self._observer)
+            self._observer = None
+            session.runner.watching -= 1
+
+
+@dataclass
+class TrapCatch(Catch):
+    cause: int | None = None  # None: every exception cause
+
+    def causes(self) -> set[int]:
+        return set(TRAP_CAUSES.values()) if self.cause is None else {self.cause}
+
+    def what(self, session: Session) -> str:
+        return f"trap {trap_name(self.cause) if self.cause is not None else '(any exception)'}"
+
+    def _sync(self, session: Session) -> None:
+        core = session.target.device.core
+        wanted: set[int] = set()
+        for p in session.points.of_type(TrapCatch):
+            if p.enabled and p is not self:
+                wanted |= p.causes()  # type: ignore[attr-defined]
+        if self.enabled:
+            wanted |= self.causes()
+        core.catch_traps = wanted
+
+    def install(self, session: Session) -> None:
+        self._sync(session)
+
+    def uninstall(self, session: Session) -> None:
+        self.enabled, was = False, self.enabled
+        self._sync(session)
+        self.enabled = was
+
+    def hit(self, session: Session, stop: Stop) -> StopEvent | None:
+        if stop.cause not in self.causes() or not self.should_stop(session):
+            return None
+        pc = stop.insn_pc if stop.insn_pc is not None else stop.pc
+        text = (f"Catchpoint {self.number} (trap {trap_name(stop.cause or 0)}), mtval 0x{stop.tval or 0:x}"
+                f"\n  at {session.describe_code(pc)}")
+        return session.runner.event("catchpoint", text, number=self.number, addr=stop.tval)
+
+
+@dataclass
+class FaultCatch(Catch):
+    _hook: Any = None
+
+    def what(self, session: Session) -> str:
+        return "fault (any device error)"
+
+    def install(self, session: Session) -> None:
+        if self._hook is not None:
+            return
+
+        def hook(error: Any) -> None:
+            if session.runner.active and self.should_stop(session):
+                session.runner.note(session.runner.event(
+                    "catchpoint", f"Catchpoint {self.number} (fault): {error}", number=self.number,
+                    addr=error.addr))
+
+        self._hook = hook
+        session.target.device.on_error.append(hook)
+
+    def uninstall(self, session: Session) -> None:
+        if self._hook is not None:
+            session.target.device.on_error.remove(self._hook)
+            self._hook = None
+
+
+def mmio_paths(session: Session, name: str) -> frozenset[str]:
+    """Register paths a catch names: one register, or every register of a block."""
+    from firmware.hw.regmap import RegisterError
+
+    rmap = session.target.device.regs.map
+    try:
+        return frozenset({rmap.register(name).path})
+    except RegisterError:
+        pass
+    try:
+        return frozenset(r.path for r in rmap.block(name).registers)
+    except RegisterError:
+        pass
+    rmap.register(name)  # raises with a suggestion
+    raise DebuggerError(f"no register or block named '{name}'")
+
+
+def trap_cause(text: str) -> int:
+    key = text.strip().lower().replace("-", "_")
+    if key in TRAP_CAUSES:
+        return TRAP_CAUSES[key]
+    try:
+        return int(key, 0)
+    except ValueError:
+        raise DebuggerError(f"unknown trap cause '{text}' (one of {', '.join(TRAP_CAUSES)}, or a number)") \
+            from None

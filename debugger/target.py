@@ -1,0 +1,172 @@
+"""The target: one emulated device, the firmware image it runs, and optionally a host program.
+
+`Target` resolves `--firmware IMAGE|VERSION` (a path, or a release of
+`firmware/releases.toml`; default the newest), makes the `Device`, loads the image's
+segments straight into ITCM/DTCM (the debugger's load, as a JTAG probe would; a
+host program's `driver.open()` then loads it again through the load window) and boots
+it to READY. The image's symbols and DWARF lines are parsed on first use, so start-up
+does not pay for them. Memory views read MMIO with `peek` and never change the device.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from debugger.errors import DebuggerError
+
+if TYPE_CHECKING:
+    from firmware.hw.device import Device
+    from isa.elfread import Program
+
+BOOT_BUDGET_TICKS = 50_000_000
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_PROGRAMS: dict[tuple[str, int, int], Any] = {}
+_BOOTED: dict[tuple[str, int, int, str], dict[str, Any]] = {}
+
+
+def resolve_image(firmware: str | Path | None) -> tuple[Path, str | None]:
+    """(path, release version or None) for `--firmware`: None → newest release; VERSION; or a path."""
+    if firmware is not None and not (isinstance(firmware, str) and _VERSION.match(firmware)):
+        path = Path(firmware)
+        if not path.is_file():
+            raise DebuggerError(f"firmware {firmware}: no such file (give a path or a release version)")
+        return path, None
+    from firmware.releases import release_line
+
+    line = release_line()
+    release = line.newest if firmware is None else line.release(str(firmware))
+    return Path(str(release.image_path())), str(release.version)
+
+
+def _load_segments(data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:
+    """Entry and PT_LOAD (addr, bytes) of an ELF32 little-endian file, without pyelftools (fast)."""
+    if data[:4] != b"\x7fELF" or len(data) < 52 or data[4] != 1 or data[5] != 1:
+        from isa.elfread import load_elf  # the full reader says precisely what is wrong
+
+        load_elf(data)
+        raise DebuggerError(f"{name}: not a RISC-V ELF32 image")
+    entry, phoff = struct.unpack_from("<II", data, 24)
+    phentsize, phnum = struct.unpack_from("<HH", data, 42)
+    out = []
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if off + 32 > len(data):
+            raise DebuggerError(f"{name}: truncated program headers")
+        p_type, p_offset, p_vaddr, _, p_filesz, p_memsz = struct.unpack_from("<IIIIII", data, off)
+        if p_type == 1:
+            if p_offset + p_filesz > len(data):
+                raise DebuggerError(f"{name}: segment at 0x{p_vaddr:08x} lies outside the file")
+            out.append((p_vaddr, data[p_offset:p_offset + p_filesz] + bytes(p_memsz - p_filesz)))
+    return entry, out
+
+
+class Target:
+    """Device + firmware image (+ host program, attached by the Session)."""
+
+    def __init__(self, firmware: str | Path | None = None, config: str = "default", *,
+                 driver: str | None = None, boot: bool = True) -> None:
+        from firmware.hw.device import Device
+
+        self.image_path, self.release = resolve_image(firmware)
+        self.image_bytes = self.image_path.read_bytes()
+        stat = self.image_path.stat()
+        self._key = (str(self.image_path.resolve()), stat.st_mtime_ns, stat.st_size)
+        self.entry, self.segments = _load_segments(self.image_bytes, self.image_path.name)
+        self.config = config
+        self.driver_version = driver
+        self.device: Device = Device(config)
+        self.host = None  # the HostProgram, when one is attached
+        if boot:
+            self.boot()
+
+    # ------------------------------------------------------------ image
+    @cached_property
+    def program(self) -> Program:
+        """Symbols, DWARF lines and manifest of the image (parsed once per file per process)."""
+        prog = _PROGRAMS.get(self._key)
+        if prog is None:
+            from isa.elfread import load_elf
+
+            prog = _PROGRAMS[self._key] = load_elf(self.image_bytes)
+        return prog
+
+    @property
+    def name(self) -> str:
+        return f"firmware {self.release}" if self.release else str(self.image_path)
+
+    # ------------------------------------------------------------ bring-up
+    def load(self) -> None:
+        """Reset the device and place the image's segments in memory; the core waits at the entry point."""
+        dev = self.device
+        dev.reset()
+        for addr, data in self.segments:
+            dev.core.write_mem(addr, data)
+        dev.regs.poke("ctrl.boot_addr", self.entry)
+        dev.core.pc = self.entry
+
+    def boot(self) -> str:
+        """Load, start the core and run until the firmware's handshake leaves `none`; returns its state."""
+        key = (*self._key, self.config)
+        snap = _BOOTED.get(key)
+        dev = self.device
+        if snap is not None:
+            dev.restore(snap)
+        else:
+            self.load()
+            dev.boot(self.entry)
+            dev.run_until(lambda: dev.regs.field("version.handshake.status") != 0, BOOT_BUDGET_TICKS)
+            if dev.regs.field("version.handshake.status") != 0:
+                _BOOTED[key] = dev.snapshot()
+        return self.handshake_state()
+
+    def handshake_state(self) -> str:
+        f = self.device.regs.map.field("version.handshake.status")
+        value = f.extract(self.device.regs.peek(f.register))
+        return (f.enum.name_of(value) if f.enum else None) or str(value)
+
+    # ------------------------------------------------------------ views (no side effects)
+    def read_memory(self, addr: int, length: int) -> bytes:
+        """Bytes at `addr`; MMIO words are peeked (no clear-on-read, no hooks)."""
+        if length < 0 or addr < 0 or addr + length > 1 << 32:
+            raise DebuggerError(f"cannot read {length} bytes at 0x{addr:x}: outside the 32-bit address space")
+        dev = self.device
+        mmio = dev.config.mmio
+        if mmio.base <= addr < mmio.end or mmio.base < addr + length <= mmio.end:
+            if not (mmio.base <= addr and addr + length <= mmio.end):
+                raise DebuggerError(f"cannot read 0x{addr:08x}+{length}: the range crosses the MMIO boundary")
+            first = addr & ~3
+            words = bytearray()
+            for a in range(first, addr + length, 4):
+                reg = dev.regs.map.at_address(a)
+                words += (dev.regs.peek(reg.path) if reg else 0).to_bytes(4, "little")
+            return bytes(words[addr - first:addr - first + length])
+        from isa.core import MemoryAccessError
+
+        try:
+            return dev.core.read_mem(addr, length)
+        except MemoryAccessError as exc:
+            raise DebuggerError(f"cannot access memory at 0x{addr:08x}: {exc}") from None
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        """A debugger write: RAM directly; MMIO registers with poke (no semantics, observers see it)."""
+        dev = self.device
+        mmio = dev.config.mmio
+        if mmio.base <= addr < mmio.end:
+            if addr % 4 or len(data) % 4:
+                raise DebuggerError("MMIO is written in whole 32-bit registers (aligned, 4 bytes each)")
+            for i in range(0, len(data), 4):
+                reg = dev.regs.map.at_address(addr + i)
+                if reg is None:
+                    raise DebuggerError(f"no device register at 0x{addr + i:08x}")
+                dev.regs.poke(reg.path, int.from_bytes(data[i:i + 4], "little"))
+            return
+        from isa.core import MemoryAccessError
+
+        try:
+            dev.core.write_mem(addr, bytes(data))
+        except MemoryAccessError as exc:
+            raise DebuggerError(f"cannot access memory at 0x{addr:08x}: {exc}") from None
