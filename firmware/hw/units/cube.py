@@ -15,6 +15,7 @@ rs2 in L0B, C is mm_m x mm_n at rd in L0C, each contiguous and aligned to its el
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -33,16 +34,16 @@ EXACT_K = {"int8": 1 << 10, "int4": 1 << 18}
 
 
 class _Scratch:
-    """Reusable float32 work buffers, so a cube instruction allocates nothing."""
+    """Reusable work buffers, so a cube instruction allocates nothing."""
 
     def __init__(self) -> None:
         self._bufs: dict[str, np.ndarray] = {}
 
-    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        count = int(np.prod(shape))
+    def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+        count = math.prod(shape)
         buf = self._bufs.get(name)
         if buf is None or buf.size < count:
-            buf = self._bufs[name] = np.empty(max(count, 1 << 16), np.float32)
+            buf = self._bufs[name] = np.empty(max(count, 1 << 16), dtype)
         return buf[:count].reshape(shape)
 
 
@@ -50,7 +51,13 @@ _scratch = _Scratch()
 
 
 def plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory: DeviceMemory) -> Plan:
-    """Validate an mmad against the sampled cfg registers and return its plan."""
+    """Validate an mmad against the sampled cfg registers and return its plan (memoised per operands)."""
+    key = ("mmad", c_addr, a_addr, b_addr, cfg["mm_m"], cfg["mm_k"], cfg["mm_n"], cfg["mm_dtype"],
+           cfg["mm_flags"] & FLAG_OVERWRITE)
+    return memory.memo(key, lambda: _plan(c_addr, a_addr, b_addr, cfg, memory)).copy()
+
+
+def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory: DeviceMemory) -> Plan:
     code = cfg["mm_dtype"]
     if code not in DTYPES:
         raise DeviceFault("cube_bad_dtype", None, f"mm_dtype {code} is not one of {sorted(DTYPES)}")
@@ -109,10 +116,11 @@ def _mmad_int(a_in: np.ndarray, b_in: np.ndarray, c: np.ndarray, m: int, k: int,
     a = widen(a_in, out=_scratch.get("a", (m, k)))
     b = widen(b_in, out=_scratch.get("b", (k, n)))
     t = _scratch.get("c", (m, n))
+    part = _scratch.get("c_int", (m, n), np.int32)
     chunk = EXACT_K[dtype]
     for k0 in range(0, k, chunk):
         np.matmul(a[:, k0:k0 + chunk], b[k0:k0 + chunk], out=t)
-        part = t.astype(np.int32)  # exact: every partial sum is an integer below 2^24
+        np.copyto(part, t, casting="unsafe")  # exact: every partial sum is an integer below 2^24
         if overwrite and k0 == 0:
             np.copyto(c, part)
         else:

@@ -11,6 +11,7 @@ in memory when the pipe model retires the copy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -44,9 +45,18 @@ def pipe_name(pipe: int | str) -> str:
 
 def plan(desc_bytes: bytes, pipe: int | str, memory: DeviceMemory, cfg: Mapping[str, int] | None = None,
          desc_addr: int | None = None) -> Plan:
-    """Validate a descriptor for `pipe` and return the copy's plan (cfg is not used by the DMA)."""
-    d = decode(desc_bytes, desc_addr)
-    name = pipe_name(pipe)
+    """Validate a descriptor for `pipe` and return the copy's plan (cfg is not used by the DMA).
+
+    A plan depends only on the descriptor, the pipe and the memory layout, so firmware that
+    re-issues a descriptor (a loop over tiles) gets the validated plan from the memory's memo.
+    """
+    raw, name = bytes(desc_bytes), pipe_name(pipe)
+    built = memory.memo(("dma", raw, name), lambda: _plan(raw, name, memory, desc_addr))
+    return built.copy()
+
+
+def _plan(raw: bytes, name: str, memory: DeviceMemory, desc_addr: int | None) -> Plan:
+    d = decode(raw, desc_addr)
     if name not in ROUTES:
         raise DeviceFault("dma_bad_route", desc_addr, f"pipe {name} is not a DMA pipe (mte1, mte2, mte3)")
     src_region = memory.region_name(d.src)
@@ -117,7 +127,7 @@ def _to_fractal(d: Descriptor, memory: DeviceMemory) -> Built:
     cols = d.row_bytes // d.esize
     shape = layout.fractal_shape(d.rows, cols)
     src = _src_rows(d, memory).view(dt)
-    nbytes = int(np.prod(shape)) * d.esize
+    nbytes = math.prod(shape) * d.esize
     dst = layout.view_as(memory.span(d.dst, nbytes, what="destination").view(dt), shape)
 
     def run() -> None:
@@ -130,7 +140,7 @@ def _from_fractal(d: Descriptor, memory: DeviceMemory) -> Built:
     dt = _DTYPES[d.esize]
     cols = d.row_bytes // d.esize
     shape = layout.fractal_shape(d.rows, cols)
-    nbytes = int(np.prod(shape)) * d.esize
+    nbytes = math.prod(shape) * d.esize
     src = layout.view_as(memory.span(d.src, nbytes, what="source").view(dt), shape)
     dst = _dst_rows(d, memory).view(dt)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable
-from dataclasses import dataclass
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,15 +29,13 @@ class MemRegion:
 
     name: str
     base: int
-    data: np.ndarray  # 1-D uint8, zero-copy over the device's buffer
+    data: np.ndarray = field(repr=False)  # 1-D uint8, zero-copy over the device's buffer
+    size: int = 0  # filled in from `data`
+    end: int = 0  # one past the last address
 
-    @property
-    def size(self) -> int:
-        return int(self.data.shape[0])
-
-    @property
-    def end(self) -> int:
-        return self.base + self.size
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", int(self.data.shape[0]))
+        object.__setattr__(self, "end", self.base + self.size)
 
 
 def _names(regions: Regions) -> tuple[str, ...]:
@@ -60,6 +60,21 @@ class DeviceMemory:
         self.regions: tuple[MemRegion, ...] = tuple(built)
         self._bases = [r.base for r in built]
         self.by_name = {r.name: r for r in built}
+        self._memo: OrderedDict[Hashable, object] = OrderedDict()
+
+    MEMO_SIZE = 1024
+
+    def memo(self, key: Hashable, build: Callable[[], object]) -> object:
+        """`build()` once per key (least recently used entries dropped): units cache what
+        depends only on their operands and this memory's layout, such as validated plans."""
+        try:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            if len(self._memo) > self.MEMO_SIZE:
+                self._memo.popitem(last=False)
+            return value
 
     def region_at(self, addr: int) -> MemRegion | None:
         """The region holding `addr`, or None."""
@@ -106,7 +121,7 @@ class DeviceMemory:
                  what: str = "operand") -> np.ndarray:
         """A zero-copy C-contiguous typed view at `addr` (which must be aligned to the element size)."""
         dt = np.dtype(dtype)
-        count = int(np.prod(shape, dtype=np.int64))
         if addr % dt.itemsize:
             raise DeviceFault(cause, addr, f"{what} 0x{addr:08x} is not aligned to {dt.itemsize} bytes")
-        return self.span(addr, count * dt.itemsize, cause, region, what).view(dt).reshape(shape)
+        r, off = self.locate(addr, math.prod(shape) * dt.itemsize, cause, region, what)
+        return np.ndarray(shape, dt, buffer=r.data, offset=off)

@@ -24,6 +24,10 @@ class Plan:
     execute: Callable[[], None] = field(repr=False)
     what: str = ""  # one line for timelines and race reports, e.g. "dma hbm->l0a 65536 B"
 
+    def copy(self) -> Plan:
+        """A plan of its own for one issue (units hand out copies of memoised plans)."""
+        return Plan(list(self.reads), list(self.writes), self.cycles, self.execute, self.what)
+
 
 def row_ranges(addr: int, rows: int, row_bytes: int, stride: int) -> Ranges:
     """The exact byte ranges of a strided block: one range when rows are packed, else one per row."""
