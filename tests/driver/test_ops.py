@@ -76,6 +76,49 @@ def test_matmul_int8_is_exact(gen: int, m: int, k: int, n: int, seed: int, relu:
     np.testing.assert_array_equal(got, ref)
 
 
+def conv_reference(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> np.ndarray:
+    """NCHW convolution in fp32, one output pixel at a time (small shapes only)."""
+    n, _, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    xp = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    out = np.zeros((n, k, oh, ow), np.float32)
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("nchw,kchw->nk", patch, w.astype(np.float32))
+    return out
+
+
+@settings(max_examples=10)
+@given(gen=GEN, n=st.integers(1, 2), c=st.integers(1, 5), hw=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+       k=st.integers(1, 6), kernel=st.integers(1, 3), stride=st.integers(1, 3), pad=st.integers(0, 2),
+       nhwc=st.booleans(), fused=st.booleans(), seed=SEED)
+def test_conv2d(gen: int, n: int, c: int, hw: tuple[int, int], k: int, kernel: int, stride: int, pad: int,
+                nhwc: bool, fused: bool, seed: int) -> None:
+    h, wd = hw[0] + kernel - 1, hw[1] + kernel - 1
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, wd)).astype(np.float16)
+    w = rng.standard_normal((k, c, kernel, kernel)).astype(np.float16)
+    ref = conv_reference(x, w, stride, pad)
+    bias = bn = None
+    if fused:
+        bias = rng.standard_normal(k).astype(np.float32)
+        bn = (rng.standard_normal(k).astype(np.float32), rng.standard_normal(k).astype(np.float32))
+        per_k = (slice(None), None, None)
+        ref = np.maximum((ref + bias[per_k]) * bn[0][per_k] + bn[1][per_k], 0)
+    arg = x.transpose(0, 2, 3, 1).copy() if nhwc else x
+    got = device(gen).conv2d(arg, w, bias, bn, fused, stride=stride, padding=pad,
+                             layout="nhwc" if nhwc else "nchw")
+    if nhwc:
+        got = got.transpose(0, 3, 1, 2)
+    assert got.shape == ref.shape
+    scale = np.abs(conv_reference(np.abs(x), np.abs(w), stride, pad))
+    if fused:
+        scale = scale * np.abs(bn[0])[:, None, None] + 1
+    assert np.all(np.abs(got - ref) <= 1e-5 * scale + 1e-5)
+
+
 ELT = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "maximum": np.maximum, "minimum": np.minimum}
 
 
@@ -211,3 +254,22 @@ def test_argument_errors_are_raised_before_anything_is_submitted(call, message) 
     finally:
         dev.bus.unobserve(seen.append)
     assert seen == []
+
+
+def test_more_commands_than_ring_entries_wrap_around() -> None:
+    dev = device(1)
+    entries = dev.engine.rings[0].entries
+    pending = [dev.nop(wait=False) for _ in range(2 * entries + 5)]
+    ids = [p.wait().command_id for p in pending]
+    assert ids == sorted(ids) and len(set(ids)) == 2 * entries + 5
+    assert not dev.engine.pending
+
+
+def test_polling_mode_leaves_the_completion_interrupts_masked() -> None:
+    with driver.open("2.1.0", irq=False) as dev:
+        mask = dev.regs.read("host_irq.mask")
+        assert mask & dev.regs.mask("host_irq.status", "cq0", "cq1") == 0
+        assert mask & dev.regs.mask("host_irq.status", "fw_fatal", "watchdog") != 0
+        x = np.arange(64, dtype=np.float32)
+        np.testing.assert_array_equal(dev.add(x, x), x + x)
+        assert not dev.engine.irq_mode and dev.engine.lost_irqs == 0
