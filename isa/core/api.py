@@ -172,6 +172,11 @@ class Core:
         self._c.stop_on_ebreak = int(on)
 
     # ------------------------------------------------------------ memory
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        """The memory map this core was built with, in address order."""
+        return tuple(b.region for b in self.memory.buffers)
+
     def read_mem(self, addr: int, length: int) -> bytes:
         """Debugger read: ignores permissions; MMIO goes through `core.mmio`."""
         return self.memory.read(addr, length, self.mmio)

@@ -2,6 +2,12 @@
 
 Each returns 0, or 1 after storing the exception it caught on the Core: a Python
 exception never unwinds through C; the loop stops and `run()` re-raises it.
+
+MMIO is served by a callback rather than by stopping the loop: the access completes
+inside its instruction (nothing to replay or resume), its ordering with traps,
+watchpoints and tracing stays in C, and MMIO is rare, so the cost of a Python call
+per access does not matter. A handler ends the run with `core.stop_with()` when the
+device wants the debugger to see the access (reason MMIO).
 """
 
 from __future__ import annotations

@@ -100,6 +100,18 @@ static u32 fetch_word(core_t *c, u32 pc)
     return r && r->host ? *(a32 *)(r->host + (pc - r->base)) : 0;
 }
 
+/* The instruction at pc stops the run before it runs: drop its pc-trace record. */
+static void unrecord_exec(core_t *c, u32 pc)
+{
+    if (!c->trace_pcs || !c->ring || !c->ring_count)
+        return;
+    u32 last = c->ring_head + c->ring_count - 1;
+    if (last >= c->ring_cap)
+        last -= c->ring_cap;
+    if (c->ring[last].kind == ACC_EXEC && c->ring[last].pc == pc)
+        c->ring_count--;
+}
+
 /* Execute a CSR instruction's access; returns 0, or -1 when it is illegal. The counters
  * read as before this instruction retires; a write to one replaces this instruction's
  * own increment, so the next read returns exactly the value written. */

@@ -21,6 +21,7 @@ exec_ebreak:
         left++;
         c->a.pc = pc;
         SYNC();
+        unrecord_exec(c, pc);
         c->stop.reason = STOP_EBREAK;
         c->stop.insn_pc = pc;
         goto out;

@@ -83,6 +83,7 @@ op_break:
     left++;
     c->a.pc = pc;
     SYNC();
+    unrecord_exec(c, pc);
     c->stop.reason = STOP_BREAKPOINT;
     goto out;
 op_illegal:

@@ -206,6 +206,16 @@ def test_pc_trace_records_executed_instructions_with_their_words() -> None:
     assert len(core.drain_trace()) == 0
 
 
+def test_pc_trace_records_an_instruction_under_a_breakpoint_once() -> None:
+    core = Core()
+    sym = load(core, COUNT_LOOP)
+    core.trace_pcs(True)
+    core.add_breakpoint(sym["body"])
+    assert core.run().reason == StopReason.BREAKPOINT
+    core.run(max_insns=2)
+    assert list(core.drain_trace()["pc"]) == [0, 4, 8, 12, 16]
+
+
 def test_request_stop_from_another_thread() -> None:
     core = Core()
     load(core, "_start:\n j _start\n")
