@@ -27,6 +27,11 @@ bss_start:                              # start.S clears bss_start .. bss_end
 
 # Operator handlers, one file per operator family (ops_*.S), listed here as they land.
 # dispatch.S comes after them: it answers UNSUPPORTED for any handler none defines.
+        .include "ops_common.S"
+        .include "ops_matmul.S"
+        .include "ops_conv2d.S"
+        .include "ops_eltwise.S"
+        .include "ops_quant.S"
 
         .include "dispatch.S"
 
