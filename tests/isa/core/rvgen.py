@@ -3,9 +3,10 @@
 A program is a list of self-contained items (an instruction, a forward branch
 with the instructions it may skip, a bounded loop, a load or store into the
 data region), so that any item can be dropped while shrinking a failure and the
-rest still branches correctly. Choices come from a `Chooser`: a seeded
-`random.Random` for bulk runs, or hypothesis's data for shrinking. Encodings come
-from the instruction table through `isa.spec`; nothing here spells a bit pattern.
+rest still branches correctly. Choices come from a seeded `random.Random`, one
+per program for bulk runs, or one per item when hypothesis draws the seeds (so
+that it can shrink a failure item by item). Encodings come from the instruction
+table through `isa.spec`; nothing here spells a bit pattern.
 
 Register convention: x30 is the loop counter and x31 points into the middle of
 the data region; the generator never writes either, everything else is fair game
@@ -60,19 +61,6 @@ class RandomChooser:
     def integer(self, lo: int, hi: int) -> int:
         # random() has 53 bits, plenty for 32-bit ranges, and is several times faster than randint.
         return lo + int(self._random() * (hi - lo + 1))
-
-
-class HypothesisChooser:
-    """Choices drawn from hypothesis, so that it can shrink a failing program."""
-
-    def __init__(self, data: object) -> None:
-        from hypothesis import strategies as st
-
-        self._data = data
-        self._st = st
-
-    def integer(self, lo: int, hi: int) -> int:
-        return self._data.draw(self._st.integers(lo, hi))  # type: ignore[attr-defined]
 
 
 Insn = tuple[str, dict[str, int]]  # (table key, operand values)
@@ -277,5 +265,14 @@ def from_seed(seed: int) -> Program:
     return Generator(RandomChooser(seed)).program(seed)
 
 
-def from_hypothesis(data: object) -> Program:
-    return Generator(HypothesisChooser(data)).program()
+def from_parts(regs: list[int], data_seed: int, item_seeds: list[int]) -> Program:
+    """A program from hypothesis-drawn parts: x1..x31, the data's seed and one seed per item.
+
+    Hypothesis then shrinks at item granularity (dropping seeds drops items) and
+    pulls register values toward zero, while each item stays a uniform draw.
+    """
+    full = [0, *regs]
+    full[COUNTER_REG] = 0
+    full[BASE_REG] = BASE_VALUE
+    items = [Generator(RandomChooser(seed)).item() for seed in item_seeds]
+    return Program(items, full, random.Random(data_seed).randbytes(DATA_SIZE))

@@ -76,11 +76,15 @@ def test_many_random_programs_match_unicorn(chunk: int, pair: tuple[CoreEngine, 
     _check_seeds(range(start, start + LONG_CHUNK), pair)
 
 
+WORDS = st.one_of(st.sampled_from(rvgen.EDGE_WORDS), st.integers(0, 0xFFFFFFFF))
+
+
 @settings(max_examples=200)
-@given(data=st.data())
-def test_hypothesis_programs_match_unicorn(pair: tuple[CoreEngine, UnicornEngine],
-                                           data: st.DataObject) -> None:
-    _compare(rvgen.from_hypothesis(data), pair)
+@given(regs=st.lists(WORDS, min_size=31, max_size=31), data_seed=st.integers(0, 0xFFFFFFFF),
+       item_seeds=st.lists(st.integers(0, 0xFFFFFFFF), min_size=1, max_size=rvgen.MAX_ITEMS))
+def test_hypothesis_programs_match_unicorn(pair: tuple[CoreEngine, UnicornEngine], regs: list[int],
+                                           data_seed: int, item_seeds: list[int]) -> None:
+    _compare(rvgen.from_parts(regs, data_seed, item_seeds), pair)
 
 
 def test_generator_covers_the_instruction_mix() -> None:
