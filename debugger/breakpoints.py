@@ -94,7 +94,9 @@ class Breakpoint(Point):
         return self.addrs[0] if self.addrs else None
 
     def what(self, session: Session) -> str:
-        return session.describe_code(self.addrs[0]) if self.addrs else self.spec
+        if not self.addrs:
+            return self.spec
+        return session.code.where(self.addrs[0])
 
 
 class Points:

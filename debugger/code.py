@@ -68,6 +68,13 @@ class CodeInfo:
             text += f" at {row.file}:{row.line}"
         return text
 
+    def where(self, addr: int) -> str:
+        """gdb's "What" column: `in handle_nop at firmware/src/cmd_basic.S:10`."""
+        found = self.function_at(addr)
+        row = self.program.line_for(addr)
+        text = f"in {found[0]}" + (f"+{found[1]}" if found[1] else "") if found else f"0x{addr:08x}"
+        return text + (f" at {row.file}:{row.line}" if row else "")
+
     def frame_line(self, pc: int) -> str:
         """gdb's `handle_nop () at firmware/src/cmd_basic.S:10`."""
         found = self.function_at(pc)

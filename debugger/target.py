@@ -119,6 +119,7 @@ class Target:
             self.load()
             dev.boot(self.entry)
             dev.run_until(lambda: dev.regs.field("version.handshake.status") != 0, BOOT_BUDGET_TICKS)
+            dev.run_until(lambda: dev.asleep or dev.halted is not None, BOOT_BUDGET_TICKS)  # in main_loop
             if dev.regs.field("version.handshake.status") != 0:
                 _BOOTED[key] = dev.snapshot()
         return self.handshake_state()

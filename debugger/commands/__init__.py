@@ -48,11 +48,12 @@ if TYPE_CHECKING:
 # Every command module, in help order. A test checks that each module in this folder is listed.
 MODULES = (
     "execution",
-    # "breakpoints",
-    # "data",
-    # "registers",
-    # "code",
+    "breakpoints",
+    "data",
+    "registers",
+    "code",
     "scripting",
+    "trace",
 )
 
 CommandFn = Callable[["Session", argparse.Namespace], None]
@@ -274,16 +275,38 @@ def lookup(line: str) -> tuple[Command, str, str]:
     raise UsageError(f"\"{first}\" must be followed by the name of a subcommand ({options})")
 
 
+def _tail(p: argparse.ArgumentParser) -> argparse.Action | None:
+    """The last positional when it is a free-form expression or text and the parser has no options:
+    such a command takes its tail verbatim (quotes, `-x`, `'c'` stay as typed)."""
+    actions = [a for a in p._actions]
+    if not actions or any(a.option_strings for a in actions):
+        return None
+    last = actions[-1]
+    if last.type in (Expr, Text, Location) and last.nargs in ("*", "+", "?", argparse.REMAINDER):
+        return last
+    return None
+
+
 def parse(session: Session, cmd: Command, fmt: str, rest: str) -> argparse.Namespace:
     """Parse the rest of a line with the command's parser and resolve its typed arguments."""
     if cmd.raw:
         args = argparse.Namespace(text=rest)
     else:
-        try:
-            words = shlex.split(rest, posix=True)
-        except ValueError as exc:
-            raise UsageError(f"{cmd.name}: {exc}") from None
-        args = cmd.parser.parse_args(words)
+        tail = _tail(cmd.parser)
+        if tail is not None:  # leading words, then an expression kept exactly as typed
+            lead = [a for a in cmd.parser._actions if a.option_strings == [] and a is not tail]
+            words = rest.split(None, len(lead))
+            text = words[len(lead)] if len(words) > len(lead) else ""
+            args = cmd.parser.parse_args(words[:len(lead)] + (["_"] if text else []))
+            if not text and tail.nargs == "+":
+                raise UsageError(f"{cmd.name}: the argument {tail.metavar or tail.dest} is required")
+            setattr(args, tail.dest, [text] if text else [])
+        else:
+            try:
+                words = shlex.split(rest, posix=True)
+            except ValueError as exc:
+                raise UsageError(f"{cmd.name}: {exc}") from None
+            args = cmd.parser.parse_args(words)
         for action in cmd.parser._actions:
             kind = action.type
             value = getattr(args, action.dest, None)
