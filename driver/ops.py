@@ -76,6 +76,12 @@ def _dims(op: str, **dims: tuple[int, int]) -> None:
             raise BadArgument(f"{op}: {name} = {value} is outside 1..{limit}")
 
 
+def pack_int4(x: np.ndarray) -> np.ndarray:
+    """Row-major int4 values two per byte, low nibble first (the MATMUL_INT4 layout)."""
+    nib = (np.ascontiguousarray(x).reshape(-1).astype(np.int8) & 0x0F).astype(np.uint8)
+    return (nib[0::2] | (nib[1::2] << 4)).reshape(x.shape[0], x.shape[1] // 2)
+
+
 class Ops:
     """The runtime ops; mixed into `Device` and its per-context views."""
 
@@ -197,6 +203,32 @@ class Ops:
                   "m": m, "n": n, "k": k, "dtype": dtype, "opts": "|".join(opts),
                   "scale": float(scale or 0.0), "zero_point": int(zero_point)}
         return self._launch("MATMUL", fields, self._result(cb), temps, wait)
+
+    def matmul_int4(self, a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None, relu: bool = False,
+                    *, wait: bool = True) -> Any:
+        """C(int32) = A @ B for int4 values (-8..7, given as int8 arrays), packed two per byte on the way."""
+        if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+            raise BadArgument("matmul_int4: a and b must be numpy arrays of int4 values")
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+            raise BadArgument(f"matmul_int4: shapes {a.shape} and {b.shape} do not multiply")
+        (m, k), n = a.shape, b.shape[1]
+        if k % 2 or n % 2:
+            raise BadArgument(f"matmul_int4: k and n must be even (two values per byte), got k={k}, n={n}")
+        for name, x in (("a", a), ("b", b)):
+            if x.dtype.kind not in "iu" or (x.size and (x.min() < -8 or x.max() > 7)):
+                raise BadArgument(f"matmul_int4: {name} must hold integers in -8..7")
+        if bias is not None and (np.shape(bias) != (n,) or np.asarray(bias).dtype.kind not in "iu"):
+            raise BadArgument(f"matmul_int4: bias must be {n} integers")
+        _dims("matmul_int4", m=(m, 0xFFFFFFFF), n=(n, 0xFFFFFFFF), k=(k, 0xFFFFFFFF))
+        self._gate("matmul_int4")
+        temps: list[Buffer] = []
+        ab, bb = self._put(pack_int4(a), temps), self._put(pack_int4(b), temps)
+        biasb = self._put(np.asarray(bias), temps, np.int32) if bias is not None else None
+        cb = self._out((m, n), np.int32, temps)
+        opts = "|".join(name for name, on in (("bias", bias is not None), ("relu", relu)) if on)
+        fields = {"a": ab.addr, "b": bb.addr, "c": cb.addr, "bias": biasb.addr if biasb else 0,
+                  "m": m, "n": n, "k": k, "opts": opts}
+        return self._launch("MATMUL_INT4", fields, self._result(cb), temps, wait)
 
     # ------------------------------------------------------------ conv2d
 

@@ -273,3 +273,20 @@ def test_polling_mode_leaves_the_completion_interrupts_masked() -> None:
         x = np.arange(64, dtype=np.float32)
         np.testing.assert_array_equal(dev.add(x, x), x + x)
         assert not dev.engine.irq_mode and dev.engine.lost_irqs == 0
+
+
+def test_int4_values_are_packed_low_nibble_first() -> None:
+    from driver.ops import pack_int4
+
+    x = np.array([[1, -1, 7, -8], [0, 2, -3, 4]], np.int8)
+    np.testing.assert_array_equal(pack_int4(x), np.array([[0xF1, 0x87], [0x20, 0x4D]], np.uint8))
+
+
+def test_int4_argument_errors() -> None:
+    dev = device(2)
+    with pytest.raises(BadArgument, match="k and n must be even"):
+        dev.matmul_int4(np.zeros((2, 3), np.int8), np.zeros((3, 2), np.int8))
+    with pytest.raises(BadArgument, match=r"a must hold integers in -8\.\.7"):
+        dev.matmul_int4(np.full((2, 2), 8, np.int8), np.zeros((2, 2), np.int8))
+    with pytest.raises(BadArgument, match=r"driver 1\.3\.0 has no op matmul_int4"):
+        device(1).matmul_int4(np.zeros((2, 2), np.int8), np.zeros((2, 2), np.int8))
