@@ -136,6 +136,7 @@ void core_reset_caches(core_t *c);
 int core_csr_read(core_t *c, uint32_t num, uint32_t *value);
 int core_csr_write(core_t *c, uint32_t num, uint32_t value);
 void core_deliver_trap(core_t *c, uint32_t cause, uint32_t tval);
+int core_resident_pages(uint8_t *host, uint64_t len, uint8_t *vec);
 
 /* Shared between the loop and the memory/system helpers (not part of the Python interface). */
 region_t *core_find_region(core_t *c, uint32_t addr);

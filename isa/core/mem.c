@@ -2,6 +2,7 @@
  * MMIO callbacks, watchpoints, the trace ring), breakpoints and predecode upkeep. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core.h"
 #include "dispatch.h"
@@ -322,4 +323,11 @@ void core_set_trace(core_t *c, trace_entry_t *ring, uint32_t cap, uint32_t mem, 
     c->trace_mem = ring ? mem : 0;
     c->trace_pcs = ring ? pcs : 0;
     core_reset_caches(c);
+}
+
+/* Which pages of a lazy region were ever touched (one byte per page, bit 0): snapshots
+ * skip the rest without reading them. Returns -1 when the kernel cannot tell. */
+int core_resident_pages(uint8_t *host, uint64_t len, uint8_t *vec)
+{
+    return mincore(host, (size_t)len, vec);
 }

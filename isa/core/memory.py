@@ -106,8 +106,9 @@ class Memory:
             else:
                 chunks = b.array.reshape(-1, SNAPSHOT_CHUNK) if b.array.size % SNAPSHOT_CHUNK == 0 \
                     else b.array.reshape(1, -1)
-                nonzero = np.flatnonzero(chunks.any(axis=1))
-                saved[b.region.name] = {int(i): chunks[i].tobytes() for i in nonzero}
+                touched = _touched_chunks(b.array, len(chunks))
+                nonzero = [int(i) for i in touched if chunks[i].any()]
+                saved[b.region.name] = {i: chunks[i].tobytes() for i in nonzero}
         return saved
 
     def restore(self, saved: dict[str, object]) -> None:
@@ -123,6 +124,21 @@ class Memory:
             size = SNAPSHOT_CHUNK if b.array.size % SNAPSHOT_CHUNK == 0 else b.array.size
             for i, chunk in data.items():
                 b.array[i * size:(i + 1) * size] = np.frombuffer(chunk, dtype=np.uint8)
+
+
+def _touched_chunks(array: np.ndarray, n_chunks: int) -> np.ndarray:
+    """Indices of the chunks of a lazy region that have a resident page (all when unknown)."""
+    from isa.core._core import ffi, lib
+
+    pages = -(-array.size // mmap.PAGESIZE)
+    vec = np.zeros(pages, dtype=np.uint8)
+    if lib.core_resident_pages(ffi.cast("uint8_t *", ffi.from_buffer(array)), array.size,
+                               ffi.cast("uint8_t *", ffi.from_buffer(vec))) != 0:
+        return np.arange(n_chunks)
+    per_chunk = -(-pages // n_chunks)
+    padded = np.zeros(per_chunk * n_chunks, dtype=np.uint8)
+    padded[:pages] = vec & 1
+    return np.flatnonzero(padded.reshape(n_chunks, per_chunk).any(axis=1))
 
 
 def _pieces(addr: int, length: int) -> Iterable[tuple[int, int]]:
