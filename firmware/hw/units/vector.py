@@ -60,6 +60,11 @@ def plan(op: str, rd: int, rs1: int, rs2: int, cfg: Mapping[str, int], memory: D
         if code not in V_DTYPES:
             raise DeviceFault("vec_bad_dtype", None, f"v_dtype {code} is not one of {sorted(V_DTYPES)}")
         in_t = out_t = V_DTYPES[code]
+    widest = max(np.dtype(in_t).itemsize, np.dtype(out_t).itemsize)
+    ub = memory.by_name.get("ub")
+    if ub is not None and n * widest > ub.size:
+        raise DeviceFault("vec_bad_length", None,
+                          f"v_len = {n}: {n * widest} bytes do not fit in ub ({ub.size})")
 
     def operand(addr: int, dtype: type, count: int, what: str) -> np.ndarray:
         return memory.as_array(addr, dtype, (count,), "vec_bad_operand", "ub", what)
@@ -86,7 +91,6 @@ def plan(op: str, rd: int, rs1: int, rs2: int, cfg: Mapping[str, int], memory: D
         run = (_quant if key == "npu_vquant" else _dequant)(x, out, scale, zero)
     else:
         run = _cast(key, x, out)
-    widest = max(np.dtype(in_t).itemsize, np.dtype(out_t).itemsize)
     return Plan(reads, [(rd, out.nbytes)], costs.vector_cycles(n, widest), run,
                 what=f"{key.replace('_', '.', 1)} {n} x {np.dtype(in_t).name}")
 

@@ -140,6 +140,8 @@ def test_quantize_dequantize_match_numpy(new_mem, xs, scale, zero):
 BAD = [
     ("npu.vadd", {"v_len": 0}, {}, "vec_bad_length", None, "v_len = 0"),
     ("npu.vadd", {"v_dtype": 3}, {}, "vec_bad_dtype", None, "v_dtype 3"),
+    ("npu.vadd", {"v_len": (1 << 16) + 1}, {}, "vec_bad_length", None, "262148 bytes do not fit in ub"),
+    ("npu.vcvt.f32.f16", {"v_len": 0xFFFFFFFF}, {}, "vec_bad_length", None, "v_len = 4294967295"),
     ("npu.vadd", {}, {"rs1": 0x20000000}, "vec_bad_operand", 0x20000000, "rs1 0x20000000 is in l1, not ub"),
     ("npu.vadd", {}, {"rs2": 0x22000002}, "vec_bad_operand", 0x22000002, "not aligned to 4 bytes"),
     ("npu.vadd", {"v_len": 1 << 16}, {}, "vec_bad_operand", 0x22010000, "rs1 0x22010000+0x40000 leaves ub"),
