@@ -32,15 +32,6 @@ LONG_SEED_BASE = 1_000_000
 MEMCHECK_PROGRAMS = 300
 
 
-@pytest.fixture(autouse=True)
-def _long_runs_only_when_selected(request: pytest.FixtureRequest) -> None:
-    """The default run (`pytest -n 2`) skips the long ones; `-m long` (or `-m memcheck`) selects them."""
-    if request.node.get_closest_marker("long"):
-        expr = request.config.getoption("markexpr") or ""
-        if "long" not in expr.replace("not long", "") and "memcheck" not in expr.replace("not memcheck", ""):
-            pytest.skip("long run: select it with -m long")
-
-
 @pytest.fixture(scope="module")
 def pair() -> tuple[CoreEngine, UnicornEngine]:
     return CoreEngine(), UnicornEngine()
