@@ -115,21 +115,37 @@ def verify(source: bytes | str | Path, name: str | None = None, config: str = "d
     return FirmwareImage(name, program, dict(program.manifest.entries), description)
 
 
+_verified: dict[tuple[str, int, int], FirmwareImage] = {}
+
+
+def _verify_file(path: Path) -> FirmwareImage:
+    """`verify` a file, remembered while the file is unchanged (size and mtime)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return verify(path)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _verified:
+        _verified[key] = verify(path)
+    return _verified[key]
+
+
 def image_for(firmware: str | Path | bytes | None) -> FirmwareImage:
     """Resolve `open(firmware=...)`: None → the newest release's image; a version → that release's image;
     a path or bytes → that file."""
     from firmware.releases import release_line
 
     if firmware is None:
-        path = release_line().newest.image_path()
-        return verify(Path(str(path)))
+        return _verify_file(Path(str(release_line().newest.image_path())))
     if isinstance(firmware, str) and not Path(firmware).exists():
         try:
             release = release_line().release(firmware)
         except NpuError:
             raise NotAnImage(f"firmware {firmware!r}: neither a file nor a firmware release "
                              "version") from None
-        return verify(Path(str(release.image_path())))
+        return _verify_file(Path(str(release.image_path())))
+    if isinstance(firmware, str | Path):
+        return _verify_file(Path(firmware))
     return verify(firmware)
 
 

@@ -115,3 +115,28 @@ def test_the_firmware_refusing_the_handshake_is_reported_as_a_live_refusal() -> 
     assert (verdict.status, verdict.forceable) == ("incompatible", False)
     assert ("handshake", "firmware 2.0.0 answered the handshake with refused_driver") in [
         (r.rule, r.message) for r in verdict.blocking()]
+
+
+DRIVERS = [str(r.version) for r in driver_line().releases]
+# Cells run by default (one of each kind of outcome); the whole grid runs with -m long.
+SAMPLE = {("2.0.0", "1.2.0"), ("1.2.0", "2.0.0"), ("2.1.0", "2.0.0"), ("1.0.0", "2.1.0"), ("1.1.0", "1.3.0"),
+          ("2.0.0", "2.1.0")}
+GRID = [pytest.param(d, f, id=f"driver{d}-fw{f}", marks=() if (d, f) in SAMPLE else pytest.mark.long)
+        for f in RELEASES for d in DRIVERS]
+
+
+@pytest.mark.parametrize(("drv", "fw"), GRID)
+def test_live_bring_up_does_what_the_static_verdict_says(drv: str, fw: str) -> None:
+    """Live bring-up (live registers, the firmware's handshake check) agrees with the manifest's verdict."""
+    from driver.policy import FirmwareDescription, evaluate
+
+    manifest = FirmwareDescription.from_release(release_line().release(fw))
+    static = evaluate(driver_line().release(drv), manifest)
+    if static.ok:
+        with driver.open(fw, release=drv) as dev:
+            assert dev.verdict == static
+            assert dev.nop().status == "OK"
+    else:
+        with pytest.raises(Incompatible) as info:
+            driver.open(fw, release=drv)
+        assert info.value.verdict == static
