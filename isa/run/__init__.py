@@ -7,7 +7,8 @@ GCC programs expect:
 - `ecall` with `a7 = 93` exits with the code in `a0`; any other ecall is reported
   as unsupported;
 - a store to the ELF's `tohost` symbol (HTIF convention of Spike and riscv-tests)
-  ends the run: 1 is a pass, `(n << 1) | 1` is failure n;
+  ends the run: 1 is a pass, `(n << 1) | 1` is failure n (a store of 0, such
+  as start-up code clearing it, does not);
 - an exception taken while `mtvec` is 0 (the program installed no trap handler)
   stops the run and is reported with its cause; once a program sets `mtvec`, its
   handler takes exceptions as the core delivers them;
@@ -98,10 +99,11 @@ class Runner:
             self.core.add_watchpoint(self.tohost, 4, "write")
 
     def _load_segment(self, addr: int, memsz: int, data: bytes, config: str) -> None:
-        target = next((r for r in _ram_regions(config) if r.contains(addr, max(memsz, 1))), None)
-        if target is None:
-            raise RunError(f"segment at 0x{addr:08x} ({memsz} bytes) is outside the device's "
-                           "memory (ITCM, DTCM and the other RAM regions)")
+        ram = _ram_regions(config)
+        if not any(r.contains(addr, max(memsz, 1)) for r in ram):
+            names = ", ".join(r.name.upper() for r in ram)
+            raise RunError(f"segment at 0x{addr:08x} ({memsz} bytes) is outside the device's memory "
+                           f"(it must lie within one of {names})")
         self.core.write_mem(addr, data)
         if memsz > len(data):
             self.core.write_mem(addr + len(data), bytes(memsz - len(data)))
