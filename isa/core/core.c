@@ -159,7 +159,14 @@ int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle)
         if (c->a.pend_pc == c->a.pc)
             core_deliver_trap(c, c->a.pend_cause, c->a.pend_tval);
     }
-    int hooked = c->trace_mem || c->nwatch;
-    core_reset_caches(c);  /* refilled for this loop's kind */
-    return hooked ? run_hooked(c) : run_plain(c);
+    uint32_t pc = c->a.pc;
+    region_t *r = core_find_region(c, pc);
+    if (r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
+        c->skip_bp = 1;  /* continuing from a breakpoint runs its instruction */
+    int reason;
+    do {
+        core_reset_caches(c);  /* refilled for this loop's kind */
+        reason = (c->trace_mem || c->nwatch) ? run_hooked(c) : run_plain(c);
+    } while (reason < 0);
+    return reason;
 }

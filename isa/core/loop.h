@@ -18,11 +18,6 @@ static int LOOP_FN(core_t *c)
     u32 chunk;
 
     pc = c->a.pc;
-    {
-        region_t *r = core_find_region(c, pc);
-        if (r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
-            c->skip_bp = 1;
-    }
     goto boundary;
 
 check:
@@ -34,6 +29,8 @@ boundary:
     }
     c->a.pc = pc;
     SYNC();
+    if (unlikely(!!(c->trace_mem || c->nwatch) != HOOKS))
+        return -1;  /* a callback switched watchpoints or tracing: continue in the other loop */
     {
         int r = core_boundary(c, &chunk);
         if (r) {

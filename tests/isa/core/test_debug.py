@@ -139,6 +139,22 @@ def test_watchpoint_kinds_boundaries_and_values(kind: str, expected: list[tuple]
     assert core.pc == sym["done"] or stop.reason == StopReason.BUDGET
 
 
+def test_a_watchpoint_added_by_a_callback_takes_effect_at_once() -> None:
+    core = Core()
+    sym = load(core, f"""
+    _start:
+        npu.barrier all
+        li   t0, {DTCM}
+        sw   t0, 0(t0)
+    done:
+        j    done
+    """)
+    core.xnpu = lambda c, word, pc: c.add_watchpoint(DTCM, 4, "write")
+    stop = core.run(max_insns=100)
+    assert stop.reason == StopReason.WATCHPOINT and stop.new == DTCM
+    run_to(core, sym)
+
+
 def test_sixteen_watchpoints_at_once_and_removal() -> None:
     core = Core()
     sym = load(core, WATCH_PROGRAM)
