@@ -25,6 +25,16 @@ EXIT_INTERRUPTED = 130
 PROG = "isa.run"
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of instructions")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from isa.memmap import CONFIGS
     from isa.run import DEFAULT_MAX_INSNS
@@ -33,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Run a bare-metal RV32IM ELF on the NPU control core "
                                                  "(memory map only, no device).")
     parser.add_argument("elf", type=Path, help="the ELF file to run (code in ITCM, data in DTCM)")
-    parser.add_argument("--max-insns", type=int, default=DEFAULT_MAX_INSNS, metavar="N",
+    parser.add_argument("--max-insns", type=_count, default=DEFAULT_MAX_INSNS, metavar="N",
                         help=f"stop with an error after N instructions (default {DEFAULT_MAX_INSNS})")
     parser.add_argument("--trace", action="store_true",
                         help="print every executed pc with its disassembly and symbol")
