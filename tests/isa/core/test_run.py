@@ -238,8 +238,9 @@ def test_a_long_trace_loses_no_pc_across_ring_refills() -> None:
     assert len(result.trace) == 150_000 and result.trace[:3] == [0, 4, 4] and set(result.trace) == {0, 4}
 
 
-def test_request_stop_interrupts_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_request_stop_interrupts_the_run() -> None:
     runner = Runner(load(assemble_elf(SPIN)))
+    assert runner.run(max_insns=10).status == "budget"  # now in the spin loop, wherever the stop lands
     timer = threading.Timer(0.2, runner.core.request_stop)
     timer.start()
     result = runner.run(max_insns=10**15)
