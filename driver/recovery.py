@@ -104,7 +104,12 @@ class Recovery:
         try:
             report = self._recover(fault)
         except DriverError as exc:
-            raise DeviceLost(f"recovery from {fault.kind} failed: {exc}") from exc
+            lost = DeviceLost(f"recovery from {fault.kind} failed: {exc}")
+            for cmd in dev.engine.pending.values():  # each waiter learns it, none is dropped silently
+                cmd.error = lost
+            dev.engine.pending.clear()
+            log.error("%s", lost)
+            raise lost from exc
         finally:
             self.active = False
         dev.recoveries.append(report)

@@ -106,3 +106,18 @@ def test_recoveries_are_deterministic() -> None:
         return [str(r) for r in dev.recoveries] + [str(dev.bus.now())]
 
     assert run() == run()
+
+
+def test_a_device_that_cannot_be_brought_back_fails_every_waiter_loudly() -> None:
+    from driver.recovery import DeviceLost
+
+    t, dev = opened()
+    t.device.inject("trap", on="doorbell")  # both trigger on the doorbell: one traps the command,
+    t.device.inject("trap", on="doorbell")  # the other the boot self-test of the recovery
+    first = dev.copy(DATA, wait=False)
+    second = dev.copy(DATA, wait=False)
+    with pytest.raises(DeviceLost, match=r"recovery from fw_fatal failed: .*boot"):
+        first.wait()
+    with pytest.raises(DeviceLost):
+        second.wait()
+    assert not dev.engine.pending
