@@ -12,6 +12,10 @@
  * when something forces it (a CSR write, mret, a callback, a watchpoint hit), and
  * handles the budget, stop requests, pending stops, interrupts and pc tracing. So
  * request_stop() costs nothing per instruction: it is seen within CHUNK instructions.
+ *
+ * One loop source (loop.h) is compiled twice: run_plain for the common case, and
+ * run_hooked, whose loads and stores also check watched granules and append to the
+ * trace ring; core_run picks the one the current watchpoints and tracing need.
  */
 #include <string.h>
 
@@ -154,14 +158,16 @@ int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle)
     c->mark = 0;
     c->skip_bp = 0;
     c->rearm = NULL;
-    if (c->a.pend_trap) {
+    int delivered = 0;
+    if (c->a.pend_trap) {  /* resuming after a caught trap: take it now */
         c->a.pend_trap = 0;
-        if (c->a.pend_pc == c->a.pc)
+        delivered = c->a.pend_pc == c->a.pc;
+        if (delivered)
             core_deliver_trap(c, c->a.pend_cause, c->a.pend_tval);
     }
     uint32_t pc = c->a.pc;
     region_t *r = core_find_region(c, pc);
-    if (r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
+    if (!delivered && r && r->bp_bits && !(pc & 3) && (r->bp_bits[(pc - r->base) >> 8] >> ((pc - r->base) >> 2 & 63) & 1))
         c->skip_bp = 1;  /* continuing from a breakpoint runs its instruction */
     int reason;
     do {
