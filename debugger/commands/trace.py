@@ -96,7 +96,7 @@ def trace_show(session, args) -> None:
         recs = list(t.mmio.records)[-args.count:] if args.count else []
         out.line(out.style(f"MMIO trace: {len(t.mmio.records)} accesses"
                            + (f" ({t.mmio.dropped} dropped)" if t.mmio.dropped else ""), "heading"))
-        out.lines([r.line() for r in recs])
+        out.lines([r.line() + (f" <{code.symbolic(r.pc)}>" if r.pc is not None else "") for r in recs])
     if args.which in (None, "mem") and (t.core.ranges or t.core.mem.count or args.which == "mem"):
         shown = True
         rows = list(t.mem_rows())
