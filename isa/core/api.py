@@ -7,7 +7,7 @@ MMIO accesses and Xnpu instructions, and returns a `Stop`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +57,7 @@ class Registers:
     def __len__(self) -> int:
         return 32
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return (int(self._x[i]) for i in range(32))
 
 
