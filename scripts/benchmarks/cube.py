@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -161,6 +162,7 @@ def main(argv: list[str]) -> int:
         "ratio_int8_exact": round(t_int8 / t_cube8, 3),
         "cube_int8_exact": exact8,
         **blas_info(),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # the timings are only as quiet as the machine
     }
     if args.json:
         print(json.dumps(result))
