@@ -23,7 +23,7 @@ _inject = parser("inject", "Arm a device fault, triggered at a tick or on the ne
                  "  bad-completion  the next completion entry the firmware publishes is corrupted\n"
                  "Events: doorbell, xnpu, dma, completion, irq. `at +N` is N ticks from now.")
 _inject.add_argument("kind", choices=tuple(KINDS), help="the fault")
-_inject.add_argument("when", nargs="*", help="at TICK | at +TICKS | on EVENT")
+_inject.add_argument("when", nargs="*", default=[], help="at TICK | at +TICKS | on EVENT")
 
 
 def _when(session, words: list[str]) -> tuple[int | None, str | None]:

@@ -14,7 +14,7 @@ _mmio = parser("trace mmio", "Record every device-register access of the host an
                "Each record has the virtual time, side, direction, width, address, register, value,\n"
                "its decoded fields and the firmware pc or host call site.")
 _mmio.add_argument("state", choices=("on", "off"), help="start (again, with new filters) or stop recording")
-_mmio.add_argument("filters", nargs="*", help="block, register, field, read|write, host|firmware")
+_mmio.add_argument("filters", nargs="*", default=[], help="block, register, field, read|write, host|firmware")
 
 
 @command("trace mmio", _mmio, category="tracing")
@@ -53,7 +53,7 @@ def _range(session, words: list[str]) -> tuple[int, int]:
 _mem = parser("trace mem", "Record the firmware's loads and stores that touch a memory range.\n"
               "The core records accesses in C, in bulk; `trace mem off` stops every range.")
 _mem.add_argument("state", choices=("on", "off"), help="add a range, or stop tracing memory")
-_mem.add_argument("range", nargs="*", help="START END, START,END or START +LENGTH (expressions)")
+_mem.add_argument("range", nargs="*", default=[], help="START END, START,END or START +LENGTH (expressions)")
 
 
 @command("trace mem", _mem, category="tracing")
