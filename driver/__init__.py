@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from driver.bus import Transport
+    from driver.bus import Bus, Transport
     from driver.device import Device
     from driver.policy import Policy
 
@@ -23,13 +23,16 @@ __all__ = ["Device", "open"]
 
 
 def open(firmware: str | Path | bytes | None = None, release: str | None = None, *,
-         transport: Transport | None = None, policy: Policy | None = None, force: bool = False,
+         transport: Transport | Bus | None = None, policy: Policy | None = None, force: bool = False,
          irq: bool = True, **options: Any) -> Device:
     """Open the NPU: reset, load and verify `firmware`, boot, apply the version policy, handshake.
 
     `firmware`: None (the newest release's image), a release version ("1.3.0"), a path
     or the bytes of an ELF. `release`: the driver release profile to act as (default:
-    this driver). Raises ImageRejected, Incompatible, HandshakeRefused, DeviceTimeout.
+    this driver). `transport`: a transport, or a `Bus` whose observers should see
+    bring-up too (default: `driver.transport`'s provider, which may also return a Bus).
+    A pair that runs at the edge, degraded or forced warns (CompatibilityWarning).
+    Raises ImageRejected, Incompatible, HandshakeRefused, DeviceTimeout.
     """
     from driver import transport as _transport
     from driver.device import Device

@@ -9,6 +9,7 @@ buffers the default context cannot touch.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ from firmware.abi import abi
 WATCHDOG_TICKS = 100_000_000  # 100 ms of virtual time without a pet
 
 
+class CompatibilityWarning(UserWarning):
+    """The pair runs, but not cleanly: at the edge of the policy, degraded, or forced."""
+
+
 class DeviceClosed(DriverError):
     """The device was closed."""
 
@@ -35,15 +40,16 @@ class DeviceClosed(DriverError):
 class Device(Ops):
     """An NPU opened by the driver (use `driver.open()`); a context manager."""
 
-    def __init__(self, transport: Transport, firmware: str | Path | bytes | FirmwareImage | None = None,
+    def __init__(self, transport: Transport | Bus, firmware: str | Path | bytes | FirmwareImage | None = None,
                  release: str | DriverRelease | None = None, *, policy: Policy | None = None,
                  force: bool = False, irq: bool = True, timeout_ticks: int = DEFAULT_TIMEOUT_TICKS,
                  ready_budget_ticks: int = bringup.READY_BUDGET_TICKS,
                  watchdog_ticks: int | None = WATCHDOG_TICKS) -> None:
-        self.transport = transport
-        self.bus = Bus(transport)
+        # A Bus given instead of a transport keeps its observers: a debugger traces bring-up too.
+        self.bus = transport if isinstance(transport, Bus) else Bus(transport)
+        self.transport = self.bus.transport
         self.regs = Registers(self.bus)
-        info = transport.describe()
+        info = self.transport.describe()
         self.memory = DeviceMemory(self.bus, info["hbm_base"], info["hbm_size"], abi().constant("ADDR_ALIGN"))
         self._driver_ctx = self.memory.context("driver")
         self.ctx: Context = self.memory.context("default")
@@ -60,8 +66,11 @@ class Device(Ops):
         self.abi = verdict.abi
         self.engine = Engine(self.regs, self._driver_ctx, self.abi, irq=irq, timeout_ticks=timeout_ticks)
         self.engine.program()
-        answer = bringup.handshake(self.regs, self.release, self.abi)
-        self.verdict: Verdict = bringup.confirm(self.image, self.live, self.release, answer, policy, force)
+        self.handshake = bringup.handshake(self.regs, self.release, self.abi)
+        self.verdict: Verdict = bringup.confirm(self.image, self.live, self.release, self.handshake, policy,
+                                                force)
+        if self.verdict.status != "compatible" or self.verdict.forced:
+            warnings.warn(CompatibilityWarning(str(self.verdict)), stacklevel=3)
         self._arm_watchdog()
         self.recovery = Recovery(self)
         self.engine.fault_handler = self.recovery.handle
@@ -73,8 +82,9 @@ class Device(Ops):
         """Reset, reload, boot and handshake again in the same ABI; reprogram the rings (recovery's core)."""
         self.live = bringup.boot(self.regs, self.image, self.ready_budget_ticks)
         self.engine.program()
-        answer = bringup.handshake(self.regs, self.release, self.abi)
-        self.verdict = bringup.confirm(self.image, self.live, self.release, answer, self.policy, self.force)
+        self.handshake = bringup.handshake(self.regs, self.release, self.abi)
+        self.verdict = bringup.confirm(self.image, self.live, self.release, self.handshake, self.policy,
+                                       self.force)
         self._arm_watchdog()
 
     def _arm_watchdog(self) -> None:
@@ -114,7 +124,7 @@ class Device(Ops):
     def versions(self) -> dict[str, Any]:
         return {"driver": str(self.release.version), "firmware": self.image.version, "abi": self.abi,
                 "features": list(self.live.describe(self.image).features),
-                "handshake": "accepted"}
+                "handshake": self.handshake}
 
     def context(self, name: str | None = None) -> ContextOps:
         """A new owner of buffers with the device's ops; its buffers are its own."""

@@ -4,7 +4,9 @@
 are the device's host methods, an IRQ wait runs the device until its host line is
 up. A debugger that owns a device installs its own provider with `use(...)` (a
 context manager) or `set_provider(...)`; an unmodified program's `driver.open()`
-then attaches to that device. The provider is module state, not a context variable,
+then attaches to that device. A provider may return a `Bus` (with the debugger's
+tracer and catchpoints already attached) instead of a bare transport, so bring-up is
+observed too. The provider is module state, not a context variable,
 so that a program running on its own thread sees it too.
 """
 
@@ -15,12 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from driver.bus import Transport
+from driver.bus import Bus, Transport
 
 if TYPE_CHECKING:
     from firmware.hw.device import Device
 
-Provider = Callable[[], Transport]
+Provider = Callable[[], "Transport | Bus"]
 
 
 class InProcess:
@@ -91,9 +93,10 @@ def current() -> Provider:
 
 
 @contextmanager
-def use(provider: Provider | Transport) -> Iterator[None]:
-    """Within the block, `driver.open()` uses `provider` (a callable, or one transport for every open)."""
-    fn: Provider = (lambda: provider) if hasattr(provider, "bar0_read") else provider  # type: ignore
+def use(provider: Provider | Transport | Bus) -> Iterator[None]:
+    """Within the block, `driver.open()` uses `provider` (a callable, or one transport or bus for all)."""
+    fixed = isinstance(provider, Bus) or hasattr(provider, "bar0_read")
+    fn: Provider = (lambda: provider) if fixed else provider  # type: ignore
     old = set_provider(fn)
     try:
         yield
@@ -101,5 +104,5 @@ def use(provider: Provider | Transport) -> Iterator[None]:
         set_provider(old)
 
 
-def open_transport() -> Transport:
+def open_transport() -> Transport | Bus:
     return current()()

@@ -107,3 +107,16 @@ def test_time_advances_and_idle_irq_wait_times_out(bus: Bus) -> None:
     assert bus.wait_irq(5_000) is False
     assert bus.now() == t0 + 17_345
     assert bus.irq_pending() is False
+
+
+def test_a_bus_handed_to_open_observes_bring_up_too() -> None:
+    import driver
+
+    bus = Bus(InProcess())
+    seen: list[BusAccess] = []
+    bus.observe(seen.append)
+    with transport.use(bus), driver.open("1.3.0", release="1.3.0") as dev:
+        assert dev.bus is bus
+    names = [e.register for e in seen if e.side == "bar0"]
+    assert names[0] == "ctrl.soft_reset" and "version.abi_selected" in names
+    assert names[-1] == "ctrl.run"  # close() halts the core

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 
 import driver
 from driver.bringup import boot, handshake
 from driver.bus import Bus, BusAccess
+from driver.device import CompatibilityWarning
 from driver.errors import FeatureMissing, HandshakeRefused, Incompatible
 from driver.loader import image_for
 from driver.policy import Policy
@@ -60,7 +63,8 @@ def test_bring_up_order_on_the_bus() -> None:
 
 
 def test_at_the_edge_runs_with_a_warning() -> None:
-    with driver.open("1.2.0", release="1.0.0") as dev:
+    with pytest.warns(CompatibilityWarning, match="compatible with warning"), \
+            driver.open("1.2.0", release="1.0.0") as dev:
         assert dev.verdict.status == "compatible_with_warning"
         assert "2 releases apart: at the edge" in str(dev.verdict)
         assert dev.nop().status == "OK"
@@ -72,7 +76,8 @@ def test_too_far_apart_is_refused_unless_forced() -> None:
                                            r"allowed \(force=True runs it anyway\)"):
         driver.open("1.3.0", release="1.0.0", transport=t)
     assert t.device.regs.peek("version.abi_selected") == 0  # refused before the handshake
-    with driver.open("1.3.0", release="1.0.0", force=True) as dev:
+    with pytest.warns(CompatibilityWarning, match=r"\(forced\)"), \
+            driver.open("1.3.0", release="1.0.0", force=True) as dev:
         assert dev.verdict.forced and dev.verdict.status == "compatible_with_warning"
         assert dev.nop().status == "OK"
 
@@ -86,14 +91,14 @@ def test_no_common_abi_is_never_forceable() -> None:
 
 
 def test_a_driver_for_both_generations_speaks_abi_1_to_old_firmware() -> None:
-    with driver.open("1.3.0", release="2.0.0") as dev:
+    with pytest.warns(CompatibilityWarning, match="degraded"), driver.open("1.3.0", release="2.0.0") as dev:
         assert (dev.abi, dev.verdict.status) == (1, "degraded")  # no priority queue before 2.0.0
         assert dev.verdict.unavailable_ops == (("priority_submit", ("priority_queue",)),)
         assert dev.checksum(b"123456789") == 0xCBF43926
 
 
 def test_degraded_firmware_refuses_the_missing_ops_before_submitting() -> None:
-    with driver.open("1.1.0", release="1.3.0") as dev:
+    with pytest.warns(CompatibilityWarning, match="degraded"), driver.open("1.1.0", release="1.3.0") as dev:
         assert dev.verdict.status == "degraded"
         assert dev.verdict.unavailable_ops == (("checksum", ("checksum",)), ("conv2d_fused", ("conv_fused",)))
         seen: list[BusAccess] = []
@@ -133,7 +138,8 @@ def test_live_bring_up_does_what_the_static_verdict_says(drv: str, fw: str) -> N
     manifest = FirmwareDescription.from_release(release_line().release(fw))
     static = evaluate(driver_line().release(drv), manifest)
     if static.ok:
-        with driver.open(fw, release=drv) as dev:
+        warns = pytest.warns(CompatibilityWarning) if static.status != "compatible" else nullcontext()
+        with warns, driver.open(fw, release=drv) as dev:
             assert dev.verdict == static
             assert dev.nop().status == "OK"
     else:
