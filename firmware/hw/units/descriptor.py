@@ -173,6 +173,10 @@ def _check_transform(d: Descriptor, name: str, addr: int | None) -> None:
         for field in ("chan", "kh", "kw", "stride"):
             if getattr(d, field) < 1:
                 raise _fail(layout, addr, field, getattr(d, field), "must be at least 1")
+        k_bytes = d.chan * d.kh * d.kw * d.esize
+        if d.dst_stride and d.dst_stride < k_bytes:
+            raise _fail(layout, addr, "dst_stride", d.dst_stride, f"patch rows would overlap (less than "
+                                                                  f"C*kh*kw*esize {k_bytes:#x})")
         ho, wo = d.out_hw
         if ho < 1:
             raise _fail(layout, addr, "kh", d.kh, f"kernel taller than the padded input ({d.rows} rows)")

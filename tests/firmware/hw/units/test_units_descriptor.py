@@ -72,6 +72,8 @@ BAD = [
     ({**IM2COL, "kh": 3, "kw": 3}, "dma_bad_layout", "stride", "at least 1"),
     ({**IM2COL, "kh": 5, "kw": 3, "stride": 1}, "dma_bad_layout", "kh", "taller"),
     ({**IM2COL, "kh": 3, "kw": 40, "stride": 1}, "dma_bad_layout", "kw", "wider"),
+    ({**IM2COL, "chan": 4, "kh": 3, "kw": 3, "stride": 1, "dst_stride": 64}, "dma_bad_layout", "dst_stride",
+     "patch rows would overlap (less than C*kh*kw*esize 0x48)"),
 ]
 
 

@@ -95,6 +95,17 @@ def test_im2col_feeds_a_patch_matrix_to_l0a(mem):
     assert p.reads == [(l1, 3 * 7 * 12)] and p.writes == [(l0a, a.nbytes)]
 
 
+def test_overlapping_l1_copy_reads_before_it_writes(mem):
+    l1 = mem.base["l1"]
+    mem.put(l1, np.arange(64, dtype=np.uint8))
+    run(mem, "mte2", src=l1, dst=l1 + 8, row_bytes=48)
+    assert mem.get(l1, np.uint8, (64,)).tolist() == [*range(8), *range(48), *range(56, 64)]
+    x = np.arange(2 * 4 * 3, dtype=np.uint16).reshape(2, 4, 3)  # N=2, C=4, HW=3, transformed in place
+    mem.put(l1, x)
+    run(mem, "mte2", src=l1, dst=l1, row_bytes=24, rows=2, xform="nchw_to_nhwc", esize=2, chan=4)
+    assert np.array_equal(mem.get(l1, np.uint16, (2, 3, 4)), x.transpose(0, 2, 1))
+
+
 ALLOWED = {
     "mte2": {("hbm", "l1"), ("hbm", "l0a"), ("hbm", "l0b"), ("hbm", "ub"),
              ("l1", "l1"), ("l1", "l0a"), ("l1", "l0b"), ("l1", "ub")},
