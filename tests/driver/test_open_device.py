@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+import numpy as np
 import pytest
 
 import driver
@@ -146,3 +147,15 @@ def test_live_bring_up_does_what_the_static_verdict_says(drv: str, fw: str) -> N
         with pytest.raises(Incompatible) as info:
             driver.open(fw, release=drv)
         assert info.value.verdict == static
+
+
+def test_a_closed_device_refuses_ops_and_has_freed_its_memory() -> None:
+    from driver.device import DeviceClosed
+
+    dev = driver.open("1.3.0", release="1.3.0")
+    kept = dev.ctx.upload(np.arange(10, dtype=np.int32))
+    dev.close()
+    dev.close()  # idempotent
+    assert kept.freed and dev.memory.allocator.used == {}
+    with pytest.raises(DeviceClosed, match="the device is closed"):
+        dev.nop()
