@@ -13,9 +13,10 @@
  * handles the budget, stop requests, pending stops, interrupts and pc tracing. So
  * request_stop() costs nothing per instruction: it is seen within CHUNK instructions.
  *
- * One loop source (loop.h) is compiled twice: run_plain for the common case, and
- * run_hooked, whose loads and stores also check watched granules and append to the
- * trace ring; core_run picks the one the current watchpoints and tracing need.
+ * One loop source (loop.h) is compiled three times: run_plain for the common case,
+ * run_watch, whose loads and stores also check watched granules, and run_traced,
+ * which also appends them to the trace ring; core_run picks the one the current
+ * watchpoints and tracing need.
  */
 #include <string.h>
 
@@ -63,11 +64,11 @@ typedef u32 __attribute__((may_alias)) a32;
 #define WATCHED(bits, off) ((bits)[(off) >> 6])
 
 #define CYCLE_NOW() (c->a.cycles + (u64)(c->mark - left))
-#define TRACE_INLINE(kind, a, n, v) do { if (HOOKS && c->trace_mem && \
+#define TRACE_INLINE(kind, a, n, v) do { if ((HOOKS & HOOK_TRACE) && c->trace_mem && \
     ring_put(c, (kind), pc, (a), (n), (v), CYCLE_NOW())) FORCE_CHECK(); } while (0)
 /* The fast path: the last RAM region hit, an aligned access, (hooked loop) not in a watched granule. */
 #define FAST(m, N, a, o) (likely((o) < (m).lim && !((a) & ((N) - 1)) && \
-    !(HOOKS && unlikely((m).wbits != NULL) && WATCHED((m).wbits, (o)))))
+    !((HOOKS & HOOK_WATCH) && unlikely((m).wbits != NULL) && WATCHED((m).wbits, (o)))))
 #define SLOW(call) do { c->a.pc = pc; SYNC(); int r_ = (call); \
     if (unlikely(r_)) { if (r_ < 0) { ABORT(); } TRAP((u32)r_, c->fault_tval); } \
     if (c->need_check) { c->need_check = 0; FORCE_CHECK(); } } while (0)
@@ -136,14 +137,28 @@ static int csr_rmw(core_t *c, u32 num, int op, u32 src, int do_write, u32 *old)
 
 #define LABEL(key, match, mask) [OP_##key] = &&exec_##key,
 
+/* What a loop variant checks in loads and stores. */
+#define HOOK_WATCH 1
+#define HOOK_TRACE 2
+static uint32_t hooks_needed(const core_t *c)
+{
+    return (c->nwatch ? HOOK_WATCH : 0) | (c->trace_mem ? HOOK_WATCH | HOOK_TRACE : 0);
+}
+
 #define HOOKS 0
 #define LOOP_FN run_plain
 #include "loop.h"
 #undef HOOKS
 #undef LOOP_FN
 
-#define HOOKS 1
-#define LOOP_FN run_hooked
+#define HOOKS HOOK_WATCH
+#define LOOP_FN run_watch
+#include "loop.h"
+#undef HOOKS
+#undef LOOP_FN
+
+#define HOOKS (HOOK_WATCH | HOOK_TRACE)
+#define LOOP_FN run_traced
 #include "loop.h"
 #undef HOOKS
 #undef LOOP_FN
@@ -172,7 +187,8 @@ int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle)
     int reason;
     do {
         core_reset_caches(c);  /* refilled for this loop's kind */
-        reason = (c->trace_mem || c->nwatch) ? run_hooked(c) : run_plain(c);
+        uint32_t hooks = hooks_needed(c);
+        reason = hooks == 0 ? run_plain(c) : hooks == HOOK_WATCH ? run_watch(c) : run_traced(c);
     } while (reason < 0);
     return reason;
 }

@@ -1,7 +1,7 @@
-/* The interpreter loop, included twice by core.c: LOOP_FN with HOOKS 0 (no watchpoints,
- * no memory trace: nothing but the instructions) and with HOOKS 1 (loads and stores
- * also test watched granules and append to the trace ring). Breakpoints, budgets and
- * pc tracing cost nothing in either: they live in patched entries and the boundary check. */
+/* The interpreter loop, included by core.c once per HOOKS variant: 0 (nothing but the
+ * instructions), HOOK_WATCH (loads and stores test watched granules), and also
+ * HOOK_TRACE (they append to the trace ring). Breakpoints, budgets and pc tracing cost
+ * nothing in any: they live in patched entries and the boundary check. */
 
 static int LOOP_FN(core_t *c)
 {
@@ -29,8 +29,8 @@ boundary:
     }
     c->a.pc = pc;
     SYNC();
-    if (unlikely(!!(c->trace_mem || c->nwatch) != HOOKS))
-        return -1;  /* a callback switched watchpoints or tracing: continue in the other loop */
+    if (unlikely(hooks_needed(c) != (HOOKS)))
+        return -1;  /* a callback switched watchpoints or tracing: continue in another variant */
     {
         int r = core_boundary(c, &chunk);
         if (r) {
