@@ -168,10 +168,9 @@ class Engine:
         """Program every queue's registers and unmask the interrupts the engine serves."""
         for ring in self.rings:
             ring.program(self.regs)
-        mask = self._cq_bits | self._fatal_bits | self._bits["dma_error"]
-        self.regs.write("host_irq.status", 0xFFFFFFFF)
         errors = self._fatal_bits | self._bits["dma_error"]
-        self.regs.write("host_irq.mask", mask if self.irq_mode else errors)
+        self.regs.write("host_irq.status", 0xFFFFFFFF)
+        self.regs.write("host_irq.mask", errors | (self._cq_bits if self.irq_mode else 0))
 
     def use_polling(self, why: str) -> None:
         if self.irq_mode:

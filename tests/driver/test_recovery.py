@@ -80,11 +80,17 @@ def test_a_dma_error_reruns_the_command_without_a_reset() -> None:
 
 def test_a_persistent_device_error_is_reported_not_retried_forever() -> None:
     t, dev = opened()
-    for _ in range(3):
-        t.device.inject("dma_error", on="doorbell")
+    bell = dev.regs.map.register("queue0.sq_doorbell").offset
+
+    def break_every_attempt(event) -> None:  # each doorbell arms a DMA failure for that attempt
+        if event.kind == "write" and event.offset == bell:
+            t.device.inject("dma_error", on="doorbell")
+
+    dev.bus.observe(break_every_attempt)
     with pytest.raises(CommandFailed, match=r"COPY \(command 1\) failed: DEVICE_ERROR"):
         dev.copy(DATA)
-    assert [r.fault for r in dev.recoveries] == ["device_error", "device_error"]
+    dev.bus.unobserve(break_every_attempt)
+    assert [r.fault for r in dev.recoveries] == ["device_error", "device_error"]  # attempts 2 and 3
     np.testing.assert_array_equal(dev.copy(DATA), DATA)
 
 
@@ -121,3 +127,18 @@ def test_a_device_that_cannot_be_brought_back_fails_every_waiter_loudly() -> Non
     with pytest.raises(DeviceLost):
         second.wait()
     assert not dev.engine.pending
+
+
+def test_a_command_that_keeps_killing_the_device_is_given_up_loudly() -> None:
+    from driver.queues import MAX_ATTEMPTS, Command, CommandLost, Fault
+
+    _, dev = opened()
+    engine = dev.engine
+    doomed = Command(99, "NOP", {}, 0, engine, attempts=MAX_ATTEMPTS)
+    engine.pending[99] = doomed
+    engine.faults_seen.append(Fault("watchdog", "host interrupt watchdog", 0))
+    assert engine.resubmit() == []
+    with pytest.raises(CommandLost, match=r"NOP \(command 99\) failed to complete after 3 attempts with "
+                                          "recovery in between: host interrupt watchdog"):
+        doomed.wait()
+    assert dev.nop().status == "OK"
