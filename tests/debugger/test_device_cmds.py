@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -21,18 +23,23 @@ def _queue_now(session, command_id: int, slot: int, opcode: str = "NOP") -> None
 
 
 def test_info_device(session, host) -> None:
-    assert run(session, "info device").splitlines() == [
-        "NPU default  device id 0x4e505531  hw rev 1.0  tick 22218",
+    dev = session.device
+    lines = run(session, "info device").splitlines()
+    where = session.code.symbolic(dev.core.pc)
+    busy = "  ".join(f"{p} {dev.regs.peek(f'perf.busy_{p}')}" for p in dev.pipes.names)
+    assert lines == [
+        f"NPU default  device id 0x4e505531  hw rev 1.0  tick {dev.now}",
         "Driver      2.1.0 (release profile)    Firmware  2.1.0 (npu-fw-2.1.0.elf)",
         "Live        fw_version 2.1.0  ABI supported 2  selected 2  driver -  handshake accepted",
-        "State       ready (debugger: asleep),  core pc 0x00000478 <main_loop+48>",
+        f"State       ready (debugger: asleep),  core pc 0x{dev.core.pc:08x} <{where}>",
         "Thermal     25.4 C  throttle no (above 65.0 C)  clock 1000 MHz",
         "Queues      queue0 0/16 pending, 0 completions unread; queue1 0/16 pending, 0 completions unread",
-        "Counters    commands done 0  core cycles 14905  instructions 14848",
-        "Busy        mte1 0  mte2 21  m 17  v 9  mte3 21  (unit cycles)",
+        f"Counters    commands done 0  core cycles {dev.core.cycles}  instructions {dev.core.instret}",
+        f"Busy        {busy}  (unit cycles)",
         "Watchdog    off  timeout 100000000  expired 0",
         "Races       0   Errors  0 (error log: 0, lost 0)",
     ]
+    assert session.code.symbolic(dev.core.pc).startswith("main_loop")
 
 
 def test_views_do_not_change_the_device(session, host) -> None:
@@ -83,18 +90,24 @@ def test_info_pipes_while_an_eltwise_streams(session, host) -> None:
     run(session, "break stream_run", "continue", "delete")
     for _ in range(25):
         run(session, "stepi 5")
-    assert run(session, "info pipes").splitlines() == [
-        "pipe  state     queued  now",
-        "MTE1  idle           0",
-        "MTE2  busy           2  npu.dma at pc 0x0000158c (mte2) ticks 25433..25889 (396 left)",
-        "                        queued: npu.dma at pc 0x0000158c (mte2)",
-        "                        queued: npu.setflag at pc 0x00001700 (mte2)",
-        "M     idle           0",
-        "V     waiting        1  waits for mte2->v event 10 since tick 25491",
-        "                        queued: npu.waitflag at pc 0x00001710 (v)",
-        "MTE3  idle           0",
-        "Flags set: mte3->mte2 event 13",
+    lines = run(session, "info pipes").splitlines()
+    patterns = [
+        r"pipe  state     queued  now",
+        r"MTE1  idle           0",
+        r"MTE2  busy           2  npu.dma at pc 0x[0-9a-f]{8} \(mte2\) ticks (\d+)\.\.(\d+) \((\d+) left\)",
+        r"                        queued: npu.dma at pc 0x[0-9a-f]{8} \(mte2\)",
+        r"                        queued: npu.setflag at pc 0x[0-9a-f]{8} \(mte2\)",
+        r"M     idle           0",
+        r"V     waiting        1  waits for mte2->v event \d+ since tick \d+",
+        r"                        queued: npu.waitflag at pc 0x[0-9a-f]{8} \(v\)",
+        r"MTE3  idle           0",
+        r"Flags set: mte3->mte2 event \d+",
     ]
+    assert len(lines) == len(patterns)
+    for line, pat in zip(lines, patterns, strict=True):
+        assert re.fullmatch(pat, line), line
+    start, end, left = map(int, re.fullmatch(patterns[2], lines[2]).groups())
+    assert start <= session.device.now < end and left == end - session.device.now
 
 
 def test_catch_race_stops_when_the_device_reports_one(session, host) -> None:
@@ -109,9 +122,12 @@ def test_catch_race_stops_when_the_device_reports_one(session, host) -> None:
     buf = host.h.put(np.arange(64, dtype=np.float32))
     host.submit("ELTWISE", a=buf, b=buf, out=buf + 256, count=64, op="add", dtype="fp32")
     out = run(session, "continue")
+    race = dev.races[0]
+    pc = race.second.pc
     assert out.splitlines()[0] == (
-        "Catchpoint 1 (race): race (read-after-write) on 0x20000000..0x20000040: npu.dma at pc 0x0000158c "
-        "(mte2) while npu.dma at pc 0x0000158c (mte2) is in flight, no flag orders them")
+        f"Catchpoint 1 (race): race (read-after-write) on 0x20000000..0x20000040: npu.dma at pc 0x{pc:08x} "
+        f"(mte2) while npu.dma at pc 0x{pc:08x} (mte2) is in flight, no flag orders them")
+    assert session.code.symbolic(pc).startswith("dma_2d+")
     assert session.stops.last.reason == "catchpoint" and session.stops.last.number == 1
     assert "race (unordered accesses between pipes)" in run(session, "info breakpoints")
     run(session, "delete 1")

@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from debugger.timeline import build
+from debugger.trace import tracer
 from tests.debugger.conftest import run
 
 
@@ -48,7 +49,8 @@ def test_flows_join_the_doorbell_to_the_firmware_and_the_irq_to_the_host(session
     flows = [e for e in doc["traceEvents"] if e.get("cat") == "flow"]
     assert [(e["ph"], e["name"], e["pid"]) for e in flows] == [
         ("s", "doorbell", 2), ("f", "doorbell", 1), ("s", "interrupt", 1), ("f", "interrupt", 2)]
-    assert flows[0]["ts"] == 23.222 and flows[1]["ts"] > flows[0]["ts"]
+    bell = next(r for r in tracer(session).mmio.records if r.register == "QUEUE0.SQ_DOORBELL")
+    assert flows[0]["ts"] == bell.tick / 1000 and flows[1]["ts"] > flows[0]["ts"]
     assert flows[0]["id"] == flows[1]["id"] != flows[2]["id"] == flows[3]["id"]
     assert counts["flows"] == 2
 

@@ -10,7 +10,7 @@ import pytest
 
 from debugger.session import Session
 from debugger.trace import close_session, tracer
-from debugger.trace.formats import parse_mmiotrace_line
+from debugger.trace.formats import parse_mmiotrace_line, timestamp
 from tests.debugger.conftest import Host, run
 
 # Linux mmiotrace's access line: R|W width secs.usecs map-id phys value pc pid
@@ -44,7 +44,8 @@ def test_jsonl_round_trip(session, host, tmp_path) -> None:
         assert got == (rec.tick, rec.side, rec.kind, rec.register, rec.value, rec.pc, rec.site)
         assert row["fields"] == {f.field: f.enum or f.value for f in rec.fields()}
     bell = next(r for r in mmio if r["register"] == "QUEUE0.SQ_DOORBELL")
-    assert bell == {"type": "mmio", "seq": 2, "tick": 23222, "side": "host", "dir": "write", "width": 4,
+    assert bell == {"type": "mmio", "seq": 2, "tick": t.mmio.records[1].tick, "side": "host", "dir": "write",
+                    "width": 4,
                     "addr": 0x10000410, "offset": 0x410, "register": "QUEUE0.SQ_DOORBELL", "value": 1,
                     "fields": {"ring": 1}, "pc": None, "site": "test host", "call": None, "api": None}
 
@@ -64,7 +65,7 @@ def test_mmiotrace_lines_follow_the_kernel_layout(session, host, tmp_path) -> No
         assert (p.op, p.width, p.usec, p.map_id, p.addr, p.value, p.pc) == \
             ("R" if rec.kind == "read" else "W", 4, rec.tick // 1000, 1 if rec.side == "host" else 2,
              rec.addr, rec.value, rec.pc or 0)
-    assert lines[4] == "W 4 0.000023 1 0x10000410 0x1 0x0 0"  # the doorbell
+    assert lines[4] == f"W 4 {timestamp(recs[1].tick)} 1 0x10000410 0x1 0x0 0"  # the doorbell
 
 
 def test_format_option_overrides_the_file_name(session, host, tmp_path) -> None:
