@@ -30,6 +30,7 @@ ROUTES: dict[str, frozenset[tuple[str, str]]] = {
 }
 TRANSFORM_PIPES = frozenset({"mte2"})  # pipes that do layout transforms
 IM2COL_ROUTES = frozenset({("l1", "l0a")})
+MEMO_MAX_RANGES = 1024
 _DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}  # transforms move bits, never values
 
 
@@ -51,8 +52,13 @@ def plan(desc_bytes: bytes, pipe: int | str, memory: DeviceMemory, cfg: Mapping[
     re-issues a descriptor (a loop over tiles) gets the validated plan from the memory's memo.
     """
     raw, name = bytes(desc_bytes), pipe_name(pipe)
-    built = memory.memo(("dma", raw, name), lambda: _plan(raw, name, memory, desc_addr))
+    built = memory.memo(("dma", raw, name), lambda: _plan(raw, name, memory, desc_addr), _small)
     return built.copy()
+
+
+def _small(p: Plan) -> bool:
+    """Memoise plans with short range lists only, so the memo's size stays bounded."""
+    return len(p.reads) + len(p.writes) <= MEMO_MAX_RANGES
 
 
 def _plan(raw: bytes, name: str, memory: DeviceMemory, desc_addr: int | None) -> Plan:

@@ -64,16 +64,20 @@ class DeviceMemory:
 
     MEMO_SIZE = 1024
 
-    def memo(self, key: Hashable, build: Callable[[], object]) -> object:
-        """`build()` once per key (least recently used entries dropped): units cache what
-        depends only on their operands and this memory's layout, such as validated plans."""
+    def memo(self, key: Hashable, build: Callable[[], object],
+             keep: Callable[[object], bool] | None = None) -> object:
+        """`build()` once per key (least recently used entries dropped; values `keep` refuses are
+        not stored): units cache what depends only on their operands and this memory's layout,
+        such as validated plans."""
         try:
             self._memo.move_to_end(key)
             return self._memo[key]
         except KeyError:
-            value = self._memo[key] = build()
-            if len(self._memo) > self.MEMO_SIZE:
-                self._memo.popitem(last=False)
+            value = build()
+            if keep is None or keep(value):
+                self._memo[key] = value
+                if len(self._memo) > self.MEMO_SIZE:
+                    self._memo.popitem(last=False)
             return value
 
     def region_at(self, addr: int) -> MemRegion | None:

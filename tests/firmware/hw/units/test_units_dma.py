@@ -159,3 +159,13 @@ def test_out_of_range_names_the_offending_address(mem):
     with pytest.raises(DeviceFault, match=r"source .* leaves l1"):
         dma.plan(encode(l1_end - 4096, mem.base["l0a"], 64, 3, src_stride=4096), "mte1", mem.memory)
     assert all(np.array_equal(before[k], mem.arrays[k]) for k in before)
+
+
+def test_reissued_descriptors_share_a_validated_plan_but_not_its_lists(mem):
+    raw = encode(mem.base["hbm"], mem.base["l1"], 16, 4, src_stride=64)
+    first, second = dma.plan(raw, "mte2", mem.memory), dma.plan(raw, "mte2", mem.memory)
+    assert first.execute is second.execute and first.reads == second.reads
+    first.reads.clear()
+    assert dma.plan(raw, "mte2", mem.memory).reads == second.reads != []
+    huge = encode(mem.base["hbm"], mem.base["l1"], 1, dma.MEMO_MAX_RANGES + 1, src_stride=2)
+    assert dma.plan(huge, "mte2", mem.memory).execute is not dma.plan(huge, "mte2", mem.memory).execute
