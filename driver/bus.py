@@ -3,11 +3,13 @@
 `Bus` wraps a `Transport` (how accesses reach a device: in-process today, another
 process later) and is what the rest of the driver calls: 8/16/32-bit BAR0 reads and
 writes, BAR2 bulk reads and writes, waiting for the host interrupt with a timeout in
-ticks, and advancing virtual time. Every call passes `Bus._dispatch`'s single check:
+ticks, and advancing virtual time. Every call makes one check of the observer tuple:
 with no observer attached that check is the whole cost; with observers (the debugger's
 MMIO tracer, MMIO catchpoints) each access is reported as a `BusAccess` carrying side,
-offset, width, value, tick and the host call site. Register decoding is left to
-whoever reads the event (`BusAccess.register`, `.fields()`), so tracing stays cheap.
+offset, width, value, tick and the host call site (the first frame outside the bus
+and register layers). Register decoding and the call site's line number are left to
+whoever reads the event (`BusAccess.register`, `.fields()`, `.line`), so tracing stays
+cheap.
 
 Observers of writes run before the device sees the write (a catchpoint on a doorbell
 stops with the ring filled but the firmware not yet told); observers of reads run

@@ -290,3 +290,14 @@ def test_int4_argument_errors() -> None:
         dev.matmul_int4(np.full((2, 2), 8, np.int8), np.zeros((2, 2), np.int8))
     with pytest.raises(BadArgument, match=r"driver 1\.3\.0 has no op matmul_int4"):
         device(1).matmul_int4(np.zeros((2, 2), np.int8), np.zeros((2, 2), np.int8))
+
+
+def test_fence_completes_after_every_earlier_command() -> None:
+    dev = device(2)
+    xs = [np.full(500, i, np.float32) for i in range(3)]
+    pending = [dev.add(x, x, wait=False) for x in xs]
+    done = dev.fence()
+    assert done.status == "OK"
+    assert all(p.command.done for p in pending)
+    for x, p in zip(xs, pending, strict=True):
+        np.testing.assert_array_equal(p.wait(), x + x)
