@@ -2,6 +2,7 @@
 # out (feature matmul_int8); optional bias (n accumulator-type elements), fused ReLU, and
 # requantize of the int32 result to int8 (int8 only):
 #   int8 = saturate(round_half_even(fp32(acc) * scale) + zero_point)
+# MATMUL_INT4 (ABI 2, feature matmul_int4) runs the same engine with int4 inputs.
 #
 # Tiling: C is computed in MM_TM x MM_TN tiles, each accumulated over MM_TK-deep slices of
 # K; edge tiles are smaller (the cube's mm_m/mm_k/mm_n are set per slice). One K step:
@@ -17,8 +18,9 @@
 #
 # Checks, in order: dtype (BAD_PARAM; int8 without matmul_int8: UNSUPPORTED), opts (unknown
 # bits, requant with fp16: BAD_PARAM), requant scale finite and zero_point in -128..127
-# (BAD_PARAM), m, n, k > 0 (BAD_SIZE), size products without overflow (SIZE_OVERFLOW),
-# buffers in HBM and aligned, C disjoint from A, B and bias (OVERLAP).
+# (BAD_PARAM), then matmul_common's: m, n, k > 0 (BAD_SIZE), size products without
+# overflow (SIZE_OVERFLOW), buffers in HBM and aligned, C disjoint from A, B and bias
+# (OVERLAP).
 
 .ifndef MM_TM
 .equ MM_TM, 128                         # C tile rows
@@ -54,7 +56,7 @@
 .equ MM_M, 16
 .equ MM_N, 20
 .equ MM_K, 24
-.equ MM_ES, 28                          # input element bytes (2 fp16, 1 int8)
+.equ MM_NIB, 28                         # input nibbles per element (4 fp16, 2 int8, 1 int4)
 .equ MM_OES, 32                         # output element bytes (4, or 1 with requant)
 .equ MM_OPTS, 36                        # MATMUL_OPTS_* bits
 .equ MM_DT, 40                          # cube mm_dtype
@@ -64,39 +66,39 @@
 
         .text
 # handle_matmul(a0 = descriptor, a1 = generation) -> a0 = status, a1 = detail.
-# Registers: s1 args, s2 context, s3 input element size, s4 output element size, s5 opts.
+# Parses dtype and opts (and the requant parameters), then matmul_common does the rest.
+# Registers: s1 args, s3 input nibbles per element, s4 output bytes per element, s5 opts.
 FUNC handle_matmul
         ENTER   32
         SAVE    s1, 1
-        SAVE    s2, 2
         SAVE    s3, 3
         SAVE    s4, 4
         SAVE    s5, 5
         call    ops_args
         mv      s1, a0
-        la      s2, mm_ctx
         li      s4, 4
         lbu     t1, ARG_MATMUL_DTYPE(s1)
         li      a1, ARG_MATMUL_DTYPE
-        li      s3, 2
+        li      s3, 4
         li      t2, MM_DTYPE_FP16
         li      t0, DTYPE_FP16
         beq     t1, t0, 1f
-        li      s3, 1
+        li      s3, 2
         li      t2, MM_DTYPE_INT8
         li      t0, DTYPE_INT8
         bne     t1, t0, 88f
 .if !HAS_MATMUL_INT8
         j       87f
 .endif
-1:      sw      t2, MM_DT(s2)
+1:      la      t0, mm_ctx
+        sw      t2, MM_DT(t0)
         lbu     s5, ARG_MATMUL_OPTS(s1)
         li      a1, ARG_MATMUL_OPTS
         andi    t0, s5, ~(MATMUL_OPTS_BIAS | MATMUL_OPTS_RELU | MATMUL_OPTS_REQUANT)
         bnez    t0, 88f
         andi    t0, s5, MATMUL_OPTS_REQUANT
         beqz    t0, 2f
-        li      t0, 2                           # requant: int8 only
+        li      t0, 4                           # requant: int8 only
         beq     s3, t0, 88f
         li      s4, 1
         lw      a0, ARG_MATMUL_SCALE(s1)
@@ -109,7 +111,90 @@ FUNC handle_matmul
         addi    t1, t1, 128
         li      t0, 255
         bgtu    t1, t0, 88f
-2:      lw      t0, ARG_MATMUL_M(s1)            # --- sizes
+        la      t0, mm_ctx
+        lw      t1, ARG_MATMUL_SCALE(s1)
+        sw      t1, MM_SCALE(t0)
+        lw      t1, ARG_MATMUL_ZERO_POINT(s1)
+        sw      t1, MM_ZP(t0)
+2:      mv      a0, s1
+        mv      a1, s3
+        mv      a2, s4
+        mv      a3, s5
+        call    matmul_common
+        j       99f
+87:     li      a0, ST_UNSUPPORTED
+        call    ops_fail
+        j       99f
+88:     li      a0, ST_BAD_PARAM
+        call    ops_fail
+99:     RESTORE s1, 1
+        RESTORE s3, 3
+        RESTORE s4, 4
+        RESTORE s5, 5
+        LEAVE   32
+
+# handle_matmul_int4(a0 = descriptor, a1 = generation) -> a0 = status, a1 = detail.
+# MATMUL_INT4: int4 inputs packed two per byte along rows (low nibble first), int32 out,
+# optional bias and ReLU (requant: BAD_PARAM). The cube needs an even K and N, so k and n
+# must be even (BAD_SIZE); then matmul_common, with the cube in int4 mode.
+FUNC handle_matmul_int4
+        ENTER   16
+        SAVE    s1, 1
+        call    ops_args
+        mv      s1, a0
+        lbu     t0, ARG_MATMUL_INT4_OPTS(s1)
+        li      a1, ARG_MATMUL_INT4_OPTS
+        andi    t0, t0, ~(MATMUL_OPTS_BIAS | MATMUL_OPTS_RELU)
+        bnez    t0, 88f
+        lw      t0, ARG_MATMUL_INT4_K(s1)
+        li      a1, ARG_MATMUL_INT4_K
+        andi    t0, t0, 1
+        bnez    t0, 86f
+        lw      t0, ARG_MATMUL_INT4_N(s1)
+        li      a1, ARG_MATMUL_INT4_N
+        andi    t0, t0, 1
+        bnez    t0, 86f
+        la      t0, mm_ctx
+        li      t1, MM_DTYPE_INT4
+        sw      t1, MM_DT(t0)
+        mv      a0, s1
+        li      a1, 1
+        li      a2, 4
+        lbu     a3, ARG_MATMUL_INT4_OPTS(s1)
+        call    matmul_common
+        j       99f
+86:     li      a0, ST_BAD_SIZE
+        call    ops_fail
+        j       99f
+88:     li      a0, ST_BAD_PARAM
+        call    ops_fail
+99:     RESTORE s1, 1
+        LEAVE   16
+
+.if (ARG_MATMUL_INT4_A != ARG_MATMUL_A) || (ARG_MATMUL_INT4_B != ARG_MATMUL_B) || (ARG_MATMUL_INT4_C != ARG_MATMUL_C) || (ARG_MATMUL_INT4_BIAS != ARG_MATMUL_BIAS) || (ARG_MATMUL_INT4_M != ARG_MATMUL_M) || (ARG_MATMUL_INT4_N != ARG_MATMUL_N) || (ARG_MATMUL_INT4_K != ARG_MATMUL_K)
+        .error "MATMUL_INT4 and MATMUL place a, b, c, bias, m, n, k differently: matmul_common reads both"
+.endif
+
+# matmul_common(a0 = arguments, a1 = input nibbles per element (4 fp16, 2 int8, 1 int4),
+# a2 = output bytes per element, a3 = opts) -> a0 = status, a1 = detail. The caller has
+# checked the type and options and put MM_DT (and the requant scale and zero point) in
+# mm_ctx. Checks, in order: m, n, k > 0 (BAD_SIZE), size products without overflow
+# (SIZE_OVERFLOW), buffers in HBM and aligned, C disjoint from A, B and bias (OVERLAP);
+# then fills mm_ctx and runs matmul_run.
+# Registers: s1 args, s2 context, s3 input nibbles, s4 output bytes, s5 opts.
+FUNC matmul_common
+        ENTER   32
+        SAVE    s1, 1
+        SAVE    s2, 2
+        SAVE    s3, 3
+        SAVE    s4, 4
+        SAVE    s5, 5
+        mv      s1, a0
+        la      s2, mm_ctx
+        mv      s3, a1
+        mv      s4, a2
+        mv      s5, a3
+        lw      t0, ARG_MATMUL_M(s1)            # --- sizes
         li      a1, ARG_MATMUL_M
         beqz    t0, 86f
         lw      t0, ARG_MATMUL_N(s1)
@@ -118,13 +203,13 @@ FUNC handle_matmul
         lw      t0, ARG_MATMUL_K(s1)
         li      a1, ARG_MATMUL_K
         beqz    t0, 86f
-        lw      a0, ARG_MATMUL_M(s1)            # A: m*k*es
+        lw      a0, ARG_MATMUL_M(s1)            # A: m*k*nibbles
         lw      a1, ARG_MATMUL_K(s1)
         mv      a2, s3
         call    mm_size3
         li      a1, ARG_MATMUL_K
         bnez    a0, 85f
-        lw      a0, ARG_MATMUL_K(s1)            # B: k*n*es
+        lw      a0, ARG_MATMUL_K(s1)            # B: k*n*nibbles
         lw      a1, ARG_MATMUL_N(s1)
         mv      a2, s3
         call    mm_size3
@@ -157,7 +242,7 @@ FUNC handle_matmul
         lw      a0, ARG_MATMUL_C(s1)
         lw      a1, ARG_MATMUL_M(s1)
         lw      a2, ARG_MATMUL_N(s1)
-        mv      a3, s4
+        slli    a3, s4, 1
         call    mm_buffer
         bnez    a0, 99f
         andi    t0, s5, MATMUL_OPTS_BIAS
@@ -165,7 +250,7 @@ FUNC handle_matmul
         lw      a0, ARG_MATMUL_BIAS(s1)
         li      a1, 1
         lw      a2, ARG_MATMUL_N(s1)
-        li      a3, 4
+        li      a3, 8
         call    mm_buffer
         bnez    a0, 99f
         lw      a0, ARG_MATMUL_BIAS(s1)
@@ -178,6 +263,7 @@ FUNC handle_matmul
         lw      t0, ARG_MATMUL_K(s1)
         mul     a1, a1, t0
         mul     a1, a1, s3
+        srli    a1, a1, 1
         call    mm_disjoint_c
         bnez    a0, 99f
         lw      a0, ARG_MATMUL_B(s1)
@@ -185,6 +271,7 @@ FUNC handle_matmul
         lw      t0, ARG_MATMUL_N(s1)
         mul     a1, a1, t0
         mul     a1, a1, s3
+        srli    a1, a1, 1
         call    mm_disjoint_c
         bnez    a0, 99f
         lw      t0, ARG_MATMUL_A(s1)            # --- context
@@ -201,13 +288,9 @@ FUNC handle_matmul
         sw      t0, MM_N(s2)
         lw      t0, ARG_MATMUL_K(s1)
         sw      t0, MM_K(s2)
-        sw      s3, MM_ES(s2)
+        sw      s3, MM_NIB(s2)
         sw      s4, MM_OES(s2)
         sw      s5, MM_OPTS(s2)
-        lw      t0, ARG_MATMUL_SCALE(s1)
-        sw      t0, MM_SCALE(s2)
-        lw      t0, ARG_MATMUL_ZERO_POINT(s1)
-        sw      t0, MM_ZP(s2)
         mv      a0, s2
         call    matmul_run
         li      a0, ST_OK
@@ -217,12 +300,6 @@ FUNC handle_matmul
         call    ops_fail
         j       99f
 86:     li      a0, ST_BAD_SIZE
-        call    ops_fail
-        j       99f
-87:     li      a0, ST_UNSUPPORTED
-        call    ops_fail
-        j       99f
-88:     li      a0, ST_BAD_PARAM
         call    ops_fail
 99:     RESTORE s1, 1
         RESTORE s2, 2
@@ -246,19 +323,20 @@ FUNC mm_size3
 1:      li      a0, 1
         LEAVE   16
 
-# mm_buffer(a0 = addr, a1 = rows, a2 = columns, a3 = element bytes) -> check_buffer's result
-# for the rows*columns*element bytes at addr (the product is known not to overflow).
+# mm_buffer(a0 = addr, a1 = rows, a2 = columns, a3 = nibbles per element) -> check_buffer's
+# result for the rows*columns*nibbles/2 bytes at addr (the product is known not to overflow).
 FUNC mm_buffer
         ENTER   16
         mul     a1, a1, a2
         mul     a1, a1, a3
+        srli    a1, a1, 1
         li      a2, 0
         call    check_buffer
         LEAVE   16
 
 # mm_disjoint_c(a0 = addr, a1 = bytes) -> check_disjoint of that input range and C's range
-# (detail: C's address). Reads C's address and size from the descriptor arguments (s1) and
-# the output element size (s4) of handle_matmul.
+# (detail: C's address). Reads C's address and size from the arguments (s1) and the output
+# element size (s4) of matmul_common.
 FUNC mm_disjoint_c
         ENTER   16
         lw      a2, ARG_MATMUL_C(s1)
@@ -273,7 +351,8 @@ FUNC mm_disjoint_c
 # Registers while it runs (matmul_step and matmul_tile_out use them too):
 #   s1 context, s2 row of the C tile (mi), s3 its column (ni), s4 K offset (ki),
 #   s5 step buffer p, s6 tile buffer q, s7 tile rows tm, s8 tile columns tn, s9 slice
-#   depth tk, s10 opts, s11 input element bytes.
+#   depth tk, s10 opts, s11 input nibbles per element (byte offsets are products of even
+#   counts times s11, halved).
 # Guarantees: every pipe drained and no flag left set on return; the watchdog petted
 # once per C tile.
 FUNC matmul_run
@@ -291,11 +370,11 @@ FUNC matmul_run
         SAVE    s11, 11
         mv      s1, a0
         lw      s10, MM_OPTS(s1)
-        lw      s11, MM_ES(s1)
+        lw      s11, MM_NIB(s1)
         lw      t0, MM_DT(s1)
         CFG_SET mm_dtype, t0
         li      t0, V_DTYPE_FLOAT32             # bias and ReLU on the accumulator type
-        li      t1, 2
+        li      t1, 4
         beq     s11, t1, 1f
         li      t0, V_DTYPE_INT32
 1:      CFG_SET v_dtype, t0
@@ -395,12 +474,15 @@ FUNC matmul_step
         mul     t1, s2, t0
         add     t1, t1, s4
         mul     t1, t1, s11
+        srli    t1, t1, 1
         lw      a0, MM_A(s1)
         add     a0, a0, t1
         BUF_SLOT a1, MM_L1_A, MM_A_SLOT, s5
         mul     a2, s9, s11
+        srli    a2, a2, 1
         mv      a3, s7
         mul     a4, t0, s11
+        srli    a4, a4, 1
         li      a5, 0
         li      a6, PIPE_MTE2
         call    dma_2d
@@ -408,12 +490,15 @@ FUNC matmul_step
         mul     t1, s4, t0
         add     t1, t1, s3
         mul     t1, t1, s11
+        srli    t1, t1, 1
         lw      a0, MM_B(s1)
         add     a0, a0, t1
         BUF_SLOT a1, MM_L1_B, MM_B_SLOT, s5
         mul     a2, s8, s11
+        srli    a2, a2, 1
         mv      a3, s9
         mul     a4, t0, s11
+        srli    a4, a4, 1
         li      a5, 0
         li      a6, PIPE_MTE2
         call    dma_2d
@@ -424,12 +509,14 @@ FUNC matmul_step
         BUF_SLOT a1, MEM_L0A_BASE, MM_A_SLOT, s5
         mul     a2, s7, s9
         mul     a2, a2, s11
+        srli    a2, a2, 1
         li      a3, PIPE_MTE1
         call    dma_1d
         BUF_SLOT a0, MM_L1_B, MM_B_SLOT, s5
         BUF_SLOT a1, MEM_L0B_BASE, MM_B_SLOT, s5
         mul     a2, s9, s8
         mul     a2, a2, s11
+        srli    a2, a2, 1
         li      a3, PIPE_MTE1
         call    dma_1d
         SETFLAG_P mte1, mte2, OPS_EV_L1, s5

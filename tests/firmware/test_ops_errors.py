@@ -26,8 +26,10 @@ def good(fw: FwHarness, op: str) -> dict[str, Any]:
         return dict(src=buf["a"], dst=buf["b"], count=64, dtype="fp32", scale=0.5, zero_point=1)
     if op == "MATMUL":
         return dict(a=buf["a"], b=buf["b"], c=buf["c"], bias=buf["d"], m=8, n=8, k=8, dtype="fp16")
-    return dict(input=buf["a"], weight=buf["b"], out=buf["c"], bias=buf["d"], bn=buf["e"], n=1, c=2, h=6, w=6, k=3,
-                kh=3, kw=3, stride=1, pad=1, layout="nchw", dtype="fp16")
+    if op == "MATMUL_INT4":
+        return dict(a=buf["a"], b=buf["b"], c=buf["c"], bias=buf["d"], m=8, n=8, k=8)
+    return dict(input=buf["a"], weight=buf["b"], out=buf["c"], bias=buf["d"], bn=buf["e"], n=1, c=2, h=6, w=6,
+                k=3, kh=3, kw=3, stride=1, pad=1, layout="nchw", dtype="fp16")
 
 
 # (opcode, changes, status, detail): detail names the offending field, or is an address
@@ -67,6 +69,11 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ("MATMUL", {"c": "a+32"}, "OVERLAP", lambda g: g["a"] + 32),
     ("MATMUL", {"opts": "bias", "bias": 0x7FFFFFE0}, "BAD_ADDRESS", lambda g: 0x7FFFFFE0),
     ("MATMUL", {"opts": "bias", "bias": "c"}, "OVERLAP", lambda g: g["c"]),
+    ("MATMUL_INT4", {"opts": "requant"}, "BAD_PARAM", "opts"),
+    ("MATMUL_INT4", {"k": 7}, "BAD_SIZE", "k"),
+    ("MATMUL_INT4", {"n": 9}, "BAD_SIZE", "n"),
+    ("MATMUL_INT4", {"m": 0}, "BAD_SIZE", "m"),
+    ("MATMUL_INT4", {"m": 16, "c": "a+32"}, "OVERLAP", lambda g: g["a"] + 32),  # A: 16 x 8 x 4 bits
     ("CONV2D", {"dtype": "int8"}, "BAD_PARAM", "dtype"),
     ("CONV2D", {"layout": 2}, "BAD_PARAM", "layout"),
     ("CONV2D", {"opts": "bit3"}, "BAD_PARAM", "opts"),
@@ -80,11 +87,14 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
 ]
 
 
+ENUMS = ("op", "dtype", "opts", "layout")
+
+
 def resolve(args: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Apply the changes; a string 'name+N' means the good argument `name` plus N."""
     out = dict(args)
     for key, value in changes.items():
-        if isinstance(value, str) and value.split("+")[0] in args and key not in ("op", "dtype", "opts", "layout"):
+        if isinstance(value, str) and value.split("+")[0] in args and key not in ENUMS:
             name, _, delta = value.partition("+")
             value = args[name] + int(delta or 0)
         out[key] = value
@@ -96,6 +106,8 @@ def resolve(args: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
                          ids=[f"{c[0]}-{'-'.join(c[1])}-{c[2]}" for c in CASES])
 def test_bad_arguments_yield_their_status(version: str, op: str, changes: dict[str, Any], status: str,
                                           detail: Any) -> None:
+    if op == "MATMUL_INT4" and version == "1.3.0":
+        version = "2.1.0"  # an ABI 2 opcode
     fw = serving(version)
     args = good(fw, op)
     done = fw.run(op, **resolve(args, changes))

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsharness import field_offset, releases, run_ok, serving
+from opsharness import SMALL, field_offset, releases, run_ok, serving
 
-SMALL_TILES = {"MM_TM": 16, "MM_TN": 32, "MM_TK": 16}  # edge tiles in every dimension from ~20 up
 dims = st.integers(1, 70)
 
 
@@ -46,8 +45,9 @@ def run_matmul(version: str, a: np.ndarray, b: np.ndarray, bias: np.ndarray, opt
     out_t = np.int8 if "requant" in opts else (np.float32 if a.dtype == np.float16 else np.int32)
     pa, pb, pbias = fw.put(a), fw.put(b), fw.put(bias)
     pc = fw.alloc(m * n * 4)
-    cycles = run_ok(fw, "MATMUL", a=pa, b=pb, c=pc, bias=pbias, m=m, n=n, k=k,
-                    dtype="fp16" if a.dtype == np.float16 else "int8", opts=opts, scale=scale, zero_point=zero)
+    dtype = "fp16" if a.dtype == np.float16 else "int8"
+    cycles = run_ok(fw, "MATMUL", a=pa, b=pb, c=pc, bias=pbias, m=m, n=n, k=k, dtype=dtype, opts=opts,
+                    scale=scale, zero_point=zero)
     return fw.get(pc, out_t, (m, n)), cycles
 
 
@@ -70,7 +70,7 @@ def test_fp16_matmul_matches_numpy(version: str, m: int, k: int, n: int, opts: l
 def test_int8_matmul_matches_numpy(version: str, m: int, k: int, n: int, opts: list[str], requant: bool,
                                    scale: float, zero: int, seed: int) -> None:
     a, b, bias = int8_case(m, k, n, seed)
-    opts = opts + ["requant"] if requant else opts
+    opts = [*opts, "requant"] if requant else opts
     got, _ = run_matmul(version, a, b, bias, opts, scale, zero)
     np.testing.assert_array_equal(got, reference(a, b, bias, opts, scale, zero))
 
@@ -82,11 +82,11 @@ def test_tiled_matmul_edge_tiles(m: int, k: int, n: int, opts: list[str], int8: 
     """16 x 32 tiles, K in slices of 16: most shapes have partial tiles in every dimension."""
     if int8:
         a, b, bias = int8_case(m, k, n, seed)
-        got, _ = run_matmul("1.3.0", a, b, bias, opts + ["requant"], 0.01, -3, **SMALL_TILES)
-        np.testing.assert_array_equal(got, reference(a, b, bias, opts + ["requant"], 0.01, -3))
+        got, _ = run_matmul("1.3.0", a, b, bias, [*opts, "requant"], 0.01, -3, **SMALL)
+        np.testing.assert_array_equal(got, reference(a, b, bias, [*opts, "requant"], 0.01, -3))
     else:
         a, b, bias = fp16_case(m, k, n, seed)
-        got, _ = run_matmul("1.3.0", a, b, bias, opts, **SMALL_TILES)
+        got, _ = run_matmul("1.3.0", a, b, bias, opts, **SMALL)
         np.testing.assert_allclose(got, reference(a, b, bias, opts), rtol=1e-5, atol=1e-5)
 
 
@@ -104,3 +104,26 @@ def test_int8_is_unsupported_before_1_1() -> None:
                   dtype="int8")
     assert done.status == "UNSUPPORTED"
     assert done.detail == field_offset(fw, "MATMUL", "dtype")
+
+
+def pack_int4(x: np.ndarray) -> np.ndarray:
+    """Two int4 per byte along rows, low nibble first (the ABI's packing)."""
+    u = (x.astype(np.int8) & 0xF).astype(np.uint8)
+    return u[:, 0::2] | (u[:, 1::2] << 4)
+
+
+@pytest.mark.parametrize("version", releases("matmul_int4"))
+@settings(max_examples=6)
+@given(m=st.integers(1, 40), k2=st.integers(1, 40), n2=st.integers(1, 40), opts=opt_sets,
+       seed=st.integers(0, 2**32 - 1))
+def test_int4_matmul_matches_numpy(version: str, m: int, k2: int, n2: int, opts: list[str], seed: int) -> None:
+    k, n = 2 * k2, 2 * n2
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(-8, 8, (m, k)), rng.integers(-8, 8, (k, n))
+    bias = rng.integers(-500, 500, n).astype(np.int32)
+    fw = serving(version)
+    pc = fw.alloc(m * n * 4)
+    run_ok(fw, "MATMUL_INT4", a=fw.put(pack_int4(a)), b=fw.put(pack_int4(b)), c=pc, bias=fw.put(bias),
+           m=m, n=n, k=k, opts=opts)
+    want = reference(a.astype(np.int8), b.astype(np.int8), bias, opts)
+    np.testing.assert_array_equal(fw.get(pc, np.int32, (m, n)), want)
