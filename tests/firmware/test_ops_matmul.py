@@ -116,7 +116,8 @@ def pack_int4(x: np.ndarray) -> np.ndarray:
 @settings(max_examples=6)
 @given(m=st.integers(1, 40), k2=st.integers(1, 40), n2=st.integers(1, 40), opts=opt_sets,
        seed=st.integers(0, 2**32 - 1))
-def test_int4_matmul_matches_numpy(version: str, m: int, k2: int, n2: int, opts: list[str], seed: int) -> None:
+def test_int4_matmul_matches_numpy(version: str, m: int, k2: int, n2: int, opts: list[str],
+                                   seed: int) -> None:
     k, n = 2 * k2, 2 * n2
     rng = np.random.default_rng(seed)
     a, b = rng.integers(-8, 8, (m, k)), rng.integers(-8, 8, (k, n))
