@@ -24,6 +24,8 @@ from isa.asm import assemble_elf
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = "firmware/src/main.S"
+# Test builds with small tiles and stream chunks, so that small shapes cross every edge.
+SMALL = {"MM_TM": 16, "MM_TN": 32, "MM_TK": 16, "STREAM_CHUNK": 64}
 OPS_FILES = ("ops_common.S", "ops_matmul.S", "ops_conv2d.S", "ops_eltwise.S", "ops_quant.S")
 
 

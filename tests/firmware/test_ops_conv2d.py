@@ -14,7 +14,7 @@ FUSIONS = [[], ["bias"], ["bn"], ["relu"], ["bias", "bn", "relu"]]
 
 def conv_ref(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> np.ndarray:
     """NCHW fp32 convolution as a sum over kernel taps (the numpy oracle)."""
-    n, c, h, wd = x.shape
+    n, _c, h, wd = x.shape
     k, _, kh, kw = w.shape
     xp = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
@@ -38,8 +38,8 @@ def fused_ref(conv: np.ndarray, bias: np.ndarray, bn: np.ndarray, opts: list[str
     return out
 
 
-def run_conv(version: str, x: np.ndarray, w: np.ndarray, bias: np.ndarray, bn: np.ndarray, stride: int, pad: int,
-             layout: str, opts: list[str], **defines: int) -> tuple[np.ndarray, int]:
+def run_conv(version: str, x: np.ndarray, w: np.ndarray, bias: np.ndarray, bn: np.ndarray, stride: int,
+             pad: int, layout: str, opts: list[str], **defines: int) -> tuple[np.ndarray, int]:
     """Run CONV2D on NCHW `x`; returns the NCHW result and the modeled cycles."""
     fw = serving(version, **defines)
     n, c, h, wd = x.shape
@@ -62,8 +62,10 @@ def case(n: int, c: int, h: int, w: int, k: int, kh: int, kw: int, seed: int) ->
             rng.standard_normal(k).astype(np.float32), rng.standard_normal(2 * k).astype(np.float32))
 
 
+# n, c, h, w, k, kh, kw, stride, pad
 shapes = st.tuples(st.integers(1, 2), st.integers(1, 5), st.integers(1, 12), st.integers(1, 12),
-                   st.integers(1, 9), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2))
+                   st.integers(1, 9), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+                   st.integers(0, 2))
 
 
 @pytest.mark.parametrize("version", releases())
@@ -95,6 +97,7 @@ def test_conv2d_tiles_channels_and_outputs(layout: str) -> None:
 def test_fusion_is_unsupported_without_conv_fused(version: str) -> None:
     fw = serving(version)
     x, wt, bias, bn = case(1, 1, 4, 4, 1, 3, 3, 0)
-    done = fw.run("CONV2D", input=fw.put(x), weight=fw.put(wt), out=fw.alloc(64), bias=fw.put(bias), bn=fw.put(bn),
-                  n=1, c=1, h=4, w=4, k=1, kh=3, kw=3, stride=1, pad=0, layout="nchw", dtype="fp16", opts=["relu"])
+    done = fw.run("CONV2D", input=fw.put(x), weight=fw.put(wt), out=fw.alloc(64), bias=fw.put(bias),
+                  bn=fw.put(bn), n=1, c=1, h=4, w=4, k=1, kh=3, kw=3, stride=1, pad=0, layout="nchw",
+                  dtype="fp16", opts=["relu"])
     assert (done.status, done.detail) == ("UNSUPPORTED", field_offset(fw, "CONV2D", "opts"))

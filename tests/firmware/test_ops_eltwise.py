@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsharness import has_flag, releases, run_ok, serving
+from opsharness import SMALL, has_flag, releases, run_ok, serving
 
 OPS = ("add", "sub", "mul", "max", "min", "relu", "scale_bias")
 DTYPES = {"fp16": np.float16, "fp32": np.float32, "int32": np.int32}
@@ -34,11 +34,11 @@ def reference(op: str, dtype: str, a: np.ndarray, b: np.ndarray, scale: float, b
 
 
 def run_eltwise(version: str, op: str, dtype: str, a: np.ndarray, b: np.ndarray, scale: float = 0.0,
-                bias: float = 0.0, out_init: np.ndarray | None = None, **defines: int) -> tuple[np.ndarray, int]:
+                bias: float = 0.0, **defines: int) -> tuple[np.ndarray, int]:
     fw = serving(version, **defines)
-    pa, pb = fw.put(a), fw.put(b)
-    po = fw.put(np.zeros_like(a) if out_init is None else out_init)
-    cycles = run_ok(fw, "ELTWISE", a=pa, b=pb, out=po, count=a.size, op=op, dtype=dtype, scale=scale, bias=bias)
+    pa, pb, po = fw.put(a), fw.put(b), fw.put(np.zeros_like(a))
+    cycles = run_ok(fw, "ELTWISE", a=pa, b=pb, out=po, count=a.size, op=op, dtype=dtype, scale=scale,
+                    bias=bias)
     return fw.get(po, a.dtype, a.size), cycles
 
 
@@ -66,7 +66,7 @@ def test_eltwise_over_many_chunks(op: str, dtype: str, count: int, seed: int) ->
     if op == "scale_bias" and dtype == "int32":
         dtype = "fp32"
     a, b = operands(dtype, count, seed)
-    got, _ = run_eltwise("1.3.0", op, dtype, a, b, 1.5, -0.25, STREAM_CHUNK=64)
+    got, _ = run_eltwise("1.3.0", op, dtype, a, b, 1.5, -0.25, **SMALL)
     np.testing.assert_array_equal(got, reference(op, dtype, a, b, 1.5, -0.25))
 
 

@@ -30,7 +30,8 @@ zeros = st.integers(-128, 127)
 @settings(max_examples=6)
 @given(dtype=st.sampled_from(sorted(FLOATS)), count=st.integers(1, 9000), scale=scales, zero=zeros,
        seed=st.integers(0, 2**32 - 1))
-def test_quantize_matches_numpy(version: str, dtype: str, count: int, scale: float, zero: int, seed: int) -> None:
+def test_quantize_matches_numpy(version: str, dtype: str, count: int, scale: float, zero: int,
+                                seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(count) * scale * 100  # many saturate
     x[: count // 8] = (rng.integers(-300, 300, count // 8) + 0.5) * np.float32(scale)  # ties

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from opsharness import run_ok, serving
+from opsharness import SMALL, run_ok, serving
 from test_ops_conv2d import case, run_conv
-from test_ops_matmul import SMALL_TILES, fp16_case, run_matmul
+from test_ops_matmul import fp16_case, run_matmul
 
 
 def test_double_buffered_matmul_is_faster_than_the_serial_build() -> None:
     a, b, bias = fp16_case(64, 96, 64, 11)  # 4 x 2 C tiles of 6 K slices
-    overlapped, t_db = run_matmul("1.3.0", a, b, bias, ["bias", "relu"], **SMALL_TILES)
-    serial, t_serial = run_matmul("1.3.0", a, b, bias, ["bias", "relu"], DOUBLE_BUFFER=0, **SMALL_TILES)
+    overlapped, t_db = run_matmul("1.3.0", a, b, bias, ["bias", "relu"], **SMALL)
+    serial, t_serial = run_matmul("1.3.0", a, b, bias, ["bias", "relu"], DOUBLE_BUFFER=0, **SMALL)
     np.testing.assert_array_equal(overlapped, serial)  # same tiles, same order: same bits
     assert t_db < 0.8 * t_serial, (t_db, t_serial)
 
