@@ -186,8 +186,11 @@ class Ops:
                 raise BadArgument(f"matmul: bias has shape {_shape(bias)}, expected ({n},)")
             if isinstance(bias, Buffer) and _dtype(bias) != acc:
                 raise BadArgument(f"matmul: a bias buffer must be {acc}, not {_dtype(bias)}")
-            if isinstance(bias, np.ndarray) and acc.kind == "i" and _dtype(bias).kind not in "iu":
-                raise BadArgument(f"matmul: an int8 matmul takes an integer bias, not {_dtype(bias)}")
+            if isinstance(bias, np.ndarray) and acc.kind == "i":
+                if _dtype(bias).kind not in "iu":
+                    raise BadArgument(f"matmul: an int8 matmul takes an integer bias, not {_dtype(bias)}")
+                if bias.size and (bias.min() < -2**31 or bias.max() >= 2**31):
+                    raise BadArgument("matmul: the bias does not fit int32")
         if scale is not None and not (scale > 0 and -128 <= zero_point <= 127):
             raise BadArgument(f"matmul: requantize needs scale > 0 and zero_point in -128..127, "
                               f"got {scale} and {zero_point}")
@@ -259,6 +262,8 @@ class Ops:
             bias = self._arg(bias, "conv2d", "bias")
             if _shape(bias) != (k,):
                 raise BadArgument(f"conv2d: bias has shape {_shape(bias)}, expected ({k},)")
+            if isinstance(bias, Buffer) and _dtype(bias) != np.float32:
+                raise BadArgument(f"conv2d: a bias buffer must be float32, not {_dtype(bias)}")
         bn_arr = None
         if bn is not None:
             scale_, shift = (np.asarray(v, np.float32) for v in bn)
