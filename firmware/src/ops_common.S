@@ -13,11 +13,11 @@
 
 # ---------------------------------------------------------------- flag events
 .equ OPS_EV_L1, 0                       # mte1 -> mte2: L1 buffer p may be refilled
-.equ OPS_EV_L0, 2                       # m -> mte1 (L0A/L0B p free), mte1 -> m (p loaded)
+.equ OPS_EV_L0, 2                       # m -> mte1 / m -> mte2 (L0A/L0B p free), mte1 -> m (p loaded)
 .equ OPS_EV_C, 4                        # mte3 -> m (L0C q free), m -> mte3 (C tile q done)
 .equ OPS_EV_V, 6                        # mte3 -> v (tile q in UB), v -> mte3 (tile q ready)
 .equ OPS_EV_BIAS, 8                     # v -> mte2: the bias slice q in UB may be refilled
-.equ OPS_EV_IN, 10                      # mte2 -> v / mte2 -> m: inputs of chunk / step p loaded
+.equ OPS_EV_IN, 10                      # mte2 -> v (stream chunk p), mte2 -> m (conv step p): loaded
 .equ OPS_EV_OUT, 12                     # mte3 -> mte2: output of chunk p written, buffers free
 
 # ---------------------------------------------------------------- stream engine layout
