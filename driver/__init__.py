@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from driver.device import Device
     from driver.policy import Policy
 
-__all__ = ["Device", "open"]
+__all__ = ["Buffer", "CompatibilityWarning", "Context", "Device", "open"]
+_LAZY = {"Device": "driver.device", "CompatibilityWarning": "driver.device", "Buffer": "driver.memory",
+         "Context": "driver.memory"}
 
 
 def open(firmware: str | Path | bytes | None = None, release: str | None = None, *,
@@ -42,8 +44,9 @@ def open(firmware: str | Path | bytes | None = None, release: str | None = None,
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Device":
-        from driver.device import Device
+    """The public classes, imported on first use."""
+    if name in _LAZY:
+        import importlib
 
-        return Device
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'driver' has no attribute {name!r}")
