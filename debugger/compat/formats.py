@@ -88,7 +88,9 @@ def table(report: MatrixReport, colour: bool = False) -> str:
                  ", ".join(f"{s[k]} {k}" for k in ("works", "fails", "known", "refused", "unclean_refusal",
                                                    "image_invalid")))
     if report.incomplete:
-        lines.append("INCOMPLETE: the run was interrupted or is a shard; missing cells are blank")
+        lines.append("INCOMPLETE: the run was interrupted (or shards are missing); missing cells are blank")
+    if report.shard:
+        lines.append(f"shard {report.shard}: the other shards' cells are blank")
     findings = report.findings()
     if findings:
         lines += ["", "findings:"]
