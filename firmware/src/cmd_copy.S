@@ -1,6 +1,6 @@
-# COPY: size bytes from src to dst (HBM), optionally with a layout transform done by the
-# DMA (MTE2 into L1); the core writes the staged result from L1 to dst (the DMA has no
-# L1 -> HBM route).
+# COPY: size bytes from src to dst (HBM), all by DMA: a plain copy streams HBM -> UB -> HBM;
+# a layout transform is done by MTE2 into L1 (a batch of images or one matrix at a time),
+# and the staged result streams L1 -> UB -> HBM.
 #
 # Transforms (n, c, h, w, elem_size describe the tensor; size must be n*c*h*w*elem_size):
 #   nchw_to_nhwc / nhwc_to_nchw: n images of c*h*w elements; one image must fit in L1.
@@ -12,7 +12,7 @@
 # (BAD_SIZE / SIZE_OVERFLOW) and equal to size (BAD_SIZE), both buffers in HBM and aligned,
 # no overlap between the source and destination ranges (OVERLAP).
 
-.equ COPY_CHUNK, MEM_L1_SIZE            # bytes staged in L1 per DMA (the whole of L1)
+.equ COPY_CHUNK, MEM_L1_SIZE            # bytes staged in L1 per transforming DMA (the whole of L1)
 .equ CP_FRAME, 64
 
 # COPY_FAIL status, arg: return `status` with the byte offset of argument `arg` as detail.
@@ -21,7 +21,7 @@
         call    arg_detail
         mv      a1, a0
         li      a0, \status
-        j       copy_out
+        j       copy_done
 .endm
 
 # COPY_MUL rd, rs, arg: rd = rd * rs, SIZE_OVERFLOW (detail: argument arg) on overflow.
@@ -134,31 +134,36 @@ FUNC handle_copy
         mv      a0, s2
         mv      a1, s7
         call    check_buffer
-        bnez    a0, copy_out
+        bnez    a0, copy_done
         li      a0, ARG_COPY_SIZE
         call    arg_detail
         mv      a2, a0
         mv      a0, s3
         mv      a1, s8
         call    check_buffer
-        bnez    a0, copy_out
+        bnez    a0, copy_done
         mv      a0, s2
         mv      a1, s7
         mv      a2, s3
         mv      a3, s8
         call    check_disjoint
-        bnez    a0, copy_out
-        beqz    s5, 6f                          # --- move the data
+        bnez    a0, copy_done
+        call    copy_begin                      # --- move the data
+        beqz    s5, 6f
         li      t0, TRANSFORM_ND_TO_NZ
         bgeu    s5, t0, 7f
         call    copy_images
         j       8f
-6:      call    copy_plain
+6:      mv      a0, s2                          # plain: HBM -> UB -> HBM, no staging
+        mv      a1, s3
+        mv      a2, s4
+        call    copy_out
         j       8f
 7:      call    copy_matrices
-8:      li      a0, ST_OK
+8:      call    copy_end
+        li      a0, ST_OK
         li      a1, 0
-copy_out:
+copy_done:
         RESTORE s1, 1
         RESTORE s2, 2
         RESTORE s3, 3
@@ -171,31 +176,69 @@ copy_out:
         RESTORE s10, 10
         LEAVE   CP_FRAME
 
-# copy_plain: s4 bytes from s2 to s3 in COPY_CHUNK pieces through L1. Uses handle_copy's
-# s registers (s2, s3 advance); clobbers a0-a3, t0-t3.
-FUNC copy_plain
+# The write-out path: pieces of up to UB_HALF bytes go source -> UB half p (MTE2) ->
+# destination in HBM (MTE3), alternating the two halves of UB, so that MTE2 fills one half
+# while MTE3 drains the other. Flags (events COPY_EV + p):
+#   mte2 -> mte3: half p holds a piece;  mte3 -> mte2: half p is free again.
+# copy_begin primes "free" for both halves, copy_end consumes them and waits for every
+# pipe, so a COPY leaves no flag set. The parity persists across copy_out calls.
+.equ UB_HALF, MEM_UB_SIZE / 2
+.equ COPY_EV, 14
+
+# copy_begin(): both UB halves free, parity 0. Clobbers t0.
+FUNC copy_begin
         ENTER   16
-1:      beqz    s4, 9f
-        li      a2, COPY_CHUNK
-        bleu    a2, s4, 2f
-        mv      a2, s4
-2:      la      a0, copy_dma_desc
-        li      a1, MEM_L1_BASE
-        li      t1, 1
-        DMA_FILL a0, s2, a1, a2, t1, DMA_XFORM_NONE, 0, t1
-        DMA_GO  a0, PIPE_MTE2, t1
+        npu.setflag mte3, mte2, COPY_EV
+        npu.setflag mte3, mte2, COPY_EV + 1
+        la      t0, copy_parity
+        sw      x0, 0(t0)
+        LEAVE   16
+
+# copy_end(): consume the two "free" flags, then wait until every pipe has drained.
+FUNC copy_end
+        ENTER   16
+        npu.waitflag mte3, mte2, COPY_EV
+        npu.waitflag mte3, mte2, COPY_EV + 1
         BARRIER_ALL
-        add     s2, s2, a2
-        sub     s4, s4, a2
-        mv      a0, s3
-        add     s3, s3, a2
-        li      a1, MEM_L1_BASE
-        call    core_copy
+        LEAVE   16
+
+# copy_out(a0 = source (HBM or L1), a1 = destination (HBM), a2 = bytes): queue the pieces;
+# returns once they are issued (copy_end waits for them). Clobbers a0-a5, t0-t2.
+FUNC copy_out
+        ENTER   16
+1:      beqz    a2, 9f
+        li      a3, UB_HALF                     # a3 = this piece
+        bleu    a3, a2, 2f
+        mv      a3, a2
+2:      la      t0, copy_parity                 # a5 = parity p, flipped for the next piece
+        lw      a5, 0(t0)
+        xori    t1, a5, 1
+        sw      t1, 0(t0)
+        li      a4, UB_HALF                     # a4 = UB half p
+        mul     a4, a4, a5
+        li      t0, MEM_UB_BASE
+        add     a4, a4, t0
+        WAITFLAG_P mte3, mte2, COPY_EV, a5      # mte2: wait until half p is free
+        la      t0, copy_dma_desc
+        li      t1, 1
+        DMA_FILL t0, a0, a4, a3, t1, DMA_XFORM_NONE, 0, t2
+        DMA_GO  t0, PIPE_MTE2, t1
+        SETFLAG_P mte2, mte3, COPY_EV, a5       # half p filled
+        WAITFLAG_P mte2, mte3, COPY_EV, a5      # mte3: wait for it
+        li      t1, 1
+        DMA_FILL t0, a4, a1, a3, t1, DMA_XFORM_NONE, 0, t2
+        DMA_GO  t0, PIPE_MTE3, t1
+        SETFLAG_P mte3, mte2, COPY_EV, a5       # half p free once written out
+        add     a0, a0, a3
+        add     a1, a1, a3
+        sub     a2, a2, a3
+        PET_WDOG t0, t1
         j       1b
 9:      LEAVE   16
 
 # copy_images: s10 images of s9 bytes, as many per DMA as fit in L1, transformed
-# (NCHW <-> NHWC, chan = c) on the way into L1, then written to s3.
+# (NCHW <-> NHWC, chan = c) by MTE2 on the way into L1, then written out to s3.
+# MTE2 runs in order, so the next batch's fill of L1 waits for this batch's reads of it.
 FUNC copy_images
         ENTER   16
         SAVE    s11, 1
@@ -220,20 +263,20 @@ FUNC copy_images
         lhu     t1, ARG_COPY_C(s1)
         sh      t1, DMA_CHAN(a0)
         DMA_GO  a0, PIPE_MTE2, t1
-        BARRIER_ALL
         mul     a2, s9, s11
         add     s2, s2, a2
         sub     s10, s10, s11
-        mv      a0, s3
+        li      a0, MEM_L1_BASE
+        mv      a1, s3
         add     s3, s3, a2
-        li      a1, MEM_L1_BASE
-        call    core_copy
+        call    copy_out
         j       1b
 9:      RESTORE s11, 1
         LEAVE   16
 
 # copy_matrices: s10 matrices of h x w between row-major (ND) and fractal (NZ) form, one
-# per DMA. nd_to_nz reads h*w*elem bytes and writes s9 (padded); nz_to_nd the reverse.
+# per transforming DMA into L1. nd_to_nz reads h*w*elem bytes and writes s9 (padded);
+# nz_to_nd the reverse.
 FUNC copy_matrices
         ENTER   16
         SAVE    s11, 1
@@ -252,7 +295,6 @@ FUNC copy_matrices
         li      t1, DMA_XFORM_FRACTAL_TO_ND
 2:      sb      t1, DMA_XFORM(a0)
         DMA_GO  a0, PIPE_MTE2, t1
-        BARRIER_ALL
         mv      a2, s9                          # nd_to_nz: read ND, write padded
         add     s2, s2, s11
         li      t0, TRANSFORM_ND_TO_NZ
@@ -261,40 +303,15 @@ FUNC copy_matrices
         sub     s2, s2, s11
         add     s2, s2, s9
 3:      addi    s10, s10, -1
-        mv      a0, s3
+        li      a0, MEM_L1_BASE
+        mv      a1, s3
         add     s3, s3, a2
-        li      a1, MEM_L1_BASE
-        call    core_copy
+        call    copy_out
         j       1b
 9:      RESTORE s11, 1
-        LEAVE   16
-
-# core_copy(a0 = dst, a1 = src, a2 = bytes): the core copies, a word at a time while both
-# addresses are word aligned, else a byte at a time; pets the watchdog when done.
-# Clobbers a0-a2, t0-t1.
-FUNC core_copy
-        ENTER   16
-        or      t0, a0, a1
-        andi    t0, t0, 3
-        bnez    t0, 3f
-1:      li      t0, 4
-        bltu    a2, t0, 3f
-        lw      t1, 0(a1)
-        sw      t1, 0(a0)
-        addi    a0, a0, 4
-        addi    a1, a1, 4
-        addi    a2, a2, -4
-        j       1b
-3:      beqz    a2, 4f
-        lbu     t1, 0(a1)
-        sb      t1, 0(a0)
-        addi    a0, a0, 1
-        addi    a1, a1, 1
-        addi    a2, a2, -1
-        j       3b
-4:      PET_WDOG t0, t1
         LEAVE   16
 
         .bss
         .balign 32
 copy_dma_desc:  .space DMA_DESC_SIZE
+copy_parity:    .word 0                         # UB half of the next piece
