@@ -13,6 +13,7 @@ runs the device through the same `run_device` and parks on a stop (see hostprog)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -57,6 +58,12 @@ class Runner:
         # or the host program checks `pending`.
         with contextlib.suppress(NpuError):
             self.dev.core.stop_with(("debugger", event))
+
+    def take_pending(self) -> StopEvent:
+        """The first noted stop, with the pc and tick where the target actually stopped."""
+        ev = self.pending.pop(0)
+        self.pending.clear()
+        return dataclasses.replace(ev, pc=self.dev.core.pc, tick=self.dev.now)
 
     def interrupt(self) -> None:
         """Ctrl-C: thread- and signal-safe."""
@@ -117,7 +124,7 @@ class Runner:
         deadline = None if timeout_ticks is None else dev.now + timeout_ticks
         while True:
             if self.pending:
-                return self.pending.pop(0)
+                return self.take_pending()
             if self._interrupt.is_set():
                 return self.event("interrupt", "Program received signal SIGINT, Interrupt.")
             if predicate is not None and predicate():
@@ -147,14 +154,14 @@ class Runner:
     def classify(self, st: DeviceStop) -> StopEvent | None:
         """The user-visible stop in a device stop, or None to keep running."""
         if self.pending:
-            return self.pending.pop(0)
+            return self.take_pending()
         dev = self.dev
         if st.reason == "core" and st.core is not None:
             ev = self._core_stop(st.core)
             if ev is not None:
                 return ev
             if self.pending:
-                return self.pending.pop(0)
+                return self.take_pending()
         if dev.halted is not None and dev.halted != self._was_halted:
             self._was_halted = dev.halted
             if dev.halted != "off":

@@ -61,7 +61,9 @@ class Session:
         self.line_reader: LineReader | None = None  # the shell's prompt for `commands`, `python` blocks
         self._queued: list[tuple[str, str | None, int]] = []  # lines still to run: (text, file, line)
         self.before: dict[str, Any] = {}  # CPU and device registers at the last stop (for "changed")
-        self.last_listed: tuple[str, int] | None = None
+        self.last_listed: tuple[str, int] | None = None  # `list`: file and last line shown
+        self.list_first = 1  # first line of the last listing (for `list -`)
+        self.list_more = False  # a bare `list` continues the last listing
         self.last_x: tuple[int, str, int] | None = None  # next address, format letter, unit size
         self.host: HostProgram | None = None
         self.exit_requested: int | None = None
@@ -255,8 +257,11 @@ class Session:
             return
         text = self.code.source_line(row.file, row.line)
         self.last_listed = (row.file, row.line)
+        self.list_more = False
         shown = f"{row.line}\t{text}" if text is not None else f"{row.line}\tin {row.file}"
-        self.out.line(shown if row.addr == pc else f"0x{pc:08x}\t{shown}")
+        prev = prog.line_for(pc - 4)
+        mid_line = row.addr != pc or (prev is not None and (prev.file, prev.line) == (row.file, row.line))
+        self.out.line(f"0x{pc:08x}\t{shown}" if mid_line else shown)
 
     def _run_point_commands(self, commands: list[str]) -> None:
         for line in commands:

@@ -54,6 +54,9 @@ MODULES = (
     "code",
     "scripting",
     "trace",
+    "device",
+    "inject",
+    "versions",
 )
 
 CommandFn = Callable[["Session", argparse.Namespace], None]

@@ -74,14 +74,14 @@ def list_(session, args) -> None:
     prog = session.target.program
     text = (args.location or "").strip()
     if text == "-" and session.last_listed:
-        file, first = session.last_listed[0], max(1, session.last_listed[1] - 2 * LIST_SIZE + 1)
+        file, first = session.last_listed[0], max(1, session.list_first - LIST_SIZE)
     elif text:
         addr = resolve_location(session, text)[0]
         row = prog.line_for(addr)
         if row is None:
             raise DebuggerError(f"no line information for {text}")
         file, first = row.file, max(1, row.line - LIST_SIZE // 2)
-    elif session.last_listed and getattr(session, "_listed_more", False):
+    elif session.last_listed and session.list_more:
         file, first = session.last_listed[0], session.last_listed[1] + 1
     else:
         row = prog.line_for(session.target.device.core.pc)
@@ -97,7 +97,8 @@ def list_(session, args) -> None:
     for n in range(first, last + 1):
         session.out.line(f"{n}\t{lines[n - 1]}")
     session.last_listed = (file, last)
-    session._listed_more = True
+    session.list_first = first
+    session.list_more = True
 
 
 _info_symbol = parser("info symbol", "The symbol (and offset) an address belongs to.")
