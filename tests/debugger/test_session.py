@@ -29,11 +29,11 @@ def test_breakpoint_backtrace_finish(session, host):
     assert out[:2] == ["(frame-pointer based backtrace)", f"#0  {frame(session, nop)}"]
     callers = [re.match(r"#(\d) +0x([0-9a-f]{8}) in (\w+) \(\) at (\S+):(\d+)$", x).groups() for x in out[2:]]
     assert [c[2] for c in callers] == ["dispatch", "run_command", "serve_one", "drain_rings", "main_loop"]
-    for _, pc, func, where, line in callers:
+    for _, pc, func, where, number in callers:
         ret = int(pc, 16)
         assert session.target.program.symbol_at(ret)[0].name == func
         row = session.target.program.line_for(ret - 4)  # the call's own line
-        assert (where, int(line)) == (row.file, row.line)
+        assert (where, int(number)) == (row.file, row.line)
     ret = int(callers[0][1], 16)
     assert run(session, "finish") == (f"Run till exit from #0  {frame(session, nop)}\n"
                                       f"{frame(session, ret)}\n{shown(session, ret)}\n")
