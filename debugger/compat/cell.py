@@ -142,6 +142,7 @@ def _suite(cell: dict[str, Any], release: Any, path: Path, workloads: tuple[Work
            force: bool) -> None:
     from debugger.compat.check import open_device
 
+    started = time.perf_counter()
     dev, _transport, exc = open_device(release, path, force)
     if dev is None:
         cell["outcome"] = "fails"
@@ -150,8 +151,13 @@ def _suite(cell: dict[str, Any], release: Any, path: Path, workloads: tuple[Work
         cell["workloads"] = [{"name": "bring-up", "ops": [], "status": "fail", "detail": cell["detail"],
                               "mismatches": [], "errlog": []}]
         return
+    cell["bringup_s"] = round(time.perf_counter() - started, 3)
     try:
-        cell["workloads"] = [run_workload(dev, w) for w in workloads]
+        for w in workloads:
+            t = time.perf_counter()
+            result = run_workload(dev, w)
+            result["seconds"] = round(time.perf_counter() - t, 3)
+            cell["workloads"].append(result)
     finally:
         with contextlib.suppress(Exception):
             dev.close()
