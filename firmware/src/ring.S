@@ -11,6 +11,14 @@
 # cycles from mcycle, value / detail), advance cq_tail and raise the queue's host IRQ
 # (ABI 1: always; ABI 2: when the descriptor's irq flag is set). A command during which
 # the device logged an error (errlog.count moved) completes with DEVICE_ERROR.
+#
+# Every failed command also gets an entry in cmd_errlog (DTCM, CMD_LOG_ENTRIES entries
+# of CL_SIZE bytes, oldest overwritten; cmd_errlog_count counts them all): command id,
+# status | opcode << 16, detail, queue | generation << 8. The device's error log is for
+# device errors: its only firmware entry point (fw_err.report) raises the fatal-error IRQ.
+#
+# ABI 2's fence flag needs no work: commands run one at a time, each drained before it
+# completes, so every command taken earlier (from either queue) is done when one starts.
 
 .equ Q_STRIDE, R_QUEUE1_SQ_BASE - R_QUEUE0_SQ_BASE
 .equ Q_SQ_BASE, R_QUEUE0_SQ_BASE - R_QUEUE0_SQ_BASE
@@ -22,6 +30,12 @@
 .equ Q_CQ_HEAD, R_QUEUE0_CQ_HEAD - R_QUEUE0_SQ_BASE
 .equ Q_CQ_TAIL, R_QUEUE0_CQ_TAIL - R_QUEUE0_SQ_BASE
 .equ Q_ENABLE, R_QUEUE0_ENABLE - R_QUEUE0_SQ_BASE
+.equ CMD_LOG_ENTRIES, 16
+.equ CL_ID, 0
+.equ CL_STATUS, 4
+.equ CL_DETAIL, 8
+.equ CL_QUEUE, 12
+.equ CL_SIZE, 16
 .equ FC_OK, 0
 .equ FC_ERR, 4
 .equ FC_BUSY, 8
@@ -296,9 +310,9 @@ FUNC complete
 6:      sw      t1, Q_CQ_TAIL(a6)       # publish
         la      t2, fw_counters         # commands_ok / commands_err / busy cycles
         li      t3, FC_OK
-        beqz    a1, 7f
+        beqz    a1, 5f
         li      t3, FC_ERR
-7:      add     t3, t3, t2
+5:      add     t3, t3, t2
         lw      t4, 0(t3)
         addi    t4, t4, 1
         sw      t4, 0(t3)
@@ -310,11 +324,50 @@ FUNC complete
         add     a5, a5, t4
         sw      a4, FC_BUSY(t2)
         sw      a5, FC_BUSY + 4(t2)
-        beqz    t6, 8f
+        beqz    a1, 7f
+        mv      a4, t6                  # a failed command: log it (a4 keeps the IRQ decision)
+        call    log_cmd_error
+        mv      t6, a4
+7:      beqz    t6, 8f
         li      t0, F_HOST_IRQ_RAISE_CQ0_MASK
         sll     t0, t0, a3              # cq1 is the next bit
         REG_WR  R_HOST_IRQ_RAISE, t0, t1
 8:      LEAVE   16
+
+# log_cmd_error(a1 = status, a2 = detail, a3 = queue): append the failed command in
+# cmd_desc to cmd_errlog. Clobbers t0-t5.
+FUNC log_cmd_error
+        ENTER   16
+        la      t0, cmd_errlog_count
+        lw      t1, 0(t0)
+        addi    t2, t1, 1
+        sw      t2, 0(t0)
+        andi    t1, t1, CMD_LOG_ENTRIES - 1
+        slli    t1, t1, 4
+        .if CL_SIZE != 16
+        .error "log_cmd_error: entry size changed"
+        .endif
+        la      t0, cmd_errlog
+        add     t0, t0, t1              # t0 = the entry
+        la      t1, fw_abi
+        lw      t1, 0(t1)
+        la      t2, cmd_desc
+        li      t3, ABI_GEN1
+        bne     t1, t3, 1f
+        lw      t4, DESC1_COMMAND_ID(t2)
+        lbu     t5, DESC1_OPCODE(t2)
+        j       2f
+1:      lw      t4, DESC2_COMMAND_ID(t2)
+        lhu     t5, DESC2_OPCODE(t2)
+2:      sw      t4, CL_ID(t0)
+        slli    t5, t5, 16
+        or      t5, t5, a1
+        sw      t5, CL_STATUS(t0)
+        sw      a2, CL_DETAIL(t0)
+        slli    t1, t1, 8
+        or      t1, t1, a3
+        sw      t1, CL_QUEUE(t0)
+        LEAVE   16
 
         .bss
         .balign 16
@@ -325,3 +378,8 @@ fw_abi:         .word 0                 # the accepted ABI generation, 0 before 
         .balign 8
         .globl  fw_counters
 fw_counters:    .space 16               # commands ok, commands failed, busy cycles (u64)
+        .globl  cmd_errlog_count
+cmd_errlog_count: .word 0               # failed commands since boot
+        .balign 16
+        .globl  cmd_errlog
+cmd_errlog:     .space CMD_LOG_ENTRIES * CL_SIZE

@@ -283,6 +283,17 @@ class FwHarness:
         self.wr("fw_load.addr", addr)
         return [self.rd("fw_load.data") for _ in range(count)]
 
+    def cmd_errors(self) -> list[dict[str, int]]:
+        """The firmware's log of failed commands (cmd_errlog in DTCM), oldest first."""
+        count = self.tcm_words(self.symbol("cmd_errlog_count"), 1)[0]
+        words = self.tcm_words(self.symbol("cmd_errlog"), 16 * 4)
+        out = []
+        for k in range(max(0, count - 16), count):
+            cid, status, detail, queue = words[4 * (k % 16): 4 * (k % 16) + 4]
+            out.append({"command_id": cid, "status": status & 0xFFFF, "opcode": status >> 16,
+                        "detail": detail, "queue": queue & 0xFF, "gen": queue >> 8})
+        return out
+
     def errlog(self) -> list[dict[str, int | str]]:
         """The device error log as the host reads it, oldest first."""
         count = min(self.rd("errlog.count"), 8)

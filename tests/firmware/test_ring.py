@@ -34,8 +34,14 @@ def expect(h: FwHarness, data: bytes, status: str, detail: int) -> None:
     h.submit_raw(data)
     (bad,) = h.wait()
     assert (bad.status, bad.detail) == (status, detail)
-    assert bad["command_id"] == struct.unpack_from("<I", data, TABLE.generation(h.gen).header.field(
-        "command_id").offset)[0]
+    header = TABLE.generation(h.gen).header
+    cid = struct.unpack_from("<I", data, header.field("command_id").offset)[0]
+    assert bad["command_id"] == cid
+    if status != "OK":
+        op = header.field("opcode")
+        logged = h.cmd_errors()[-1]
+        assert logged == {"command_id": cid, "status": bad.code, "detail": detail, "queue": 0, "gen": h.gen,
+                          "opcode": int.from_bytes(data[op.offset:op.offset + op.size], "little")}
     assert h.run("NOP").status == "OK"
 
 
@@ -229,3 +235,15 @@ def test_cycles_are_the_modeled_time_of_the_command() -> None:
     assert 6 * (1 << 16) < crc["cycles"] < 10 * (1 << 16)  # the core's loop, ~7 instructions a byte
     again = opened("2.1.0")
     assert again.run("NOP")["cycles"] == nop["cycles"]  # virtual time is deterministic
+
+
+def test_the_command_error_log_keeps_the_newest_failures() -> None:
+    h = opened("2.1.0", entries=32)
+    for _ in range(18):
+        h.submit_raw(patched(h, h.descriptor("NOP"), 4, "<H", 0x7F), ring=False)
+    h.doorbell()
+    assert all(c.status == "BAD_OPCODE" for c in h.wait(18))
+    log = h.cmd_errors()
+    assert h.tcm_words(h.symbol("cmd_errlog_count"), 1) == [18]
+    assert [e["command_id"] for e in log] == list(range(3, 19))  # the oldest two overwritten
+    assert {e["opcode"] for e in log} == {0x7F}
