@@ -100,7 +100,17 @@ class _Parser(argparse.ArgumentParser):
 def parser(name: str, description: str) -> argparse.ArgumentParser:
     """A command's parser: the description is its help text (first line: the summary)."""
     return _Parser(prog=name, description=description, add_help=False, allow_abbrev=False,
-                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                   formatter_class=_Formatter)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """A fixed width, so help and docs/commands.md are the same on every terminal."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=HELP_WIDTH, max_help_position=30)
+
+
+HELP_WIDTH = 100
 
 
 # ---------------------------------------------------------------- preconditions
@@ -185,11 +195,12 @@ def command(name: str, parser: argparse.ArgumentParser, *, category: str, aliase
     def register(fn: CommandFn) -> CommandFn:
         cmd = Command(name, fn, parser, category, tuple(aliases), repeat, fmt, raw,
                       list(fn.__dict__.get("preconditions", [])))
-        for word in (name, *aliases):
-            key = " ".join(word.split())
-            if key in _NAMES:
-                raise DuplicateCommand(f"command name '{key}' is registered twice "
-                                       f"({_NAMES[key].name} and {name})")
+        keys = [" ".join(word.split()) for word in (name, *aliases)]
+        for key in keys:
+            if key in _NAMES or keys.count(key) > 1:
+                other = _NAMES[key].name if key in _NAMES else name
+                raise DuplicateCommand(f"command name '{key}' is registered twice ({other} and {name})")
+        for key in keys:
             _NAMES[key] = cmd
         COMMANDS[name] = cmd
         return fn
