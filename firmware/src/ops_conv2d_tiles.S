@@ -1,0 +1,334 @@
+# The CONV2D engine: the image / output-tile / channel-group loops, one im2col + cube
+# step, and the tile's epilogue (transposes, fusion, write-back); see ops_conv2d.S for the
+# scheme, the buffer layout CV_* and the context. Included by ops_conv2d.S after its
+# constants.
+
+        .text
+# conv_run(a0 = checked context): the convolution (see the top of this file).
+# Registers while it runs (conv_step and conv_tile_out use them too):
+#   s1 context, s2 image b, s3 first output channel o0, s4 first input channel c0,
+#   s5 L0 buffer p, s6 output channels in the tile, s7 input channels in the step.
+# Guarantees: every pipe drained and no flag left set on return; the watchdog petted
+# once per tile.
+FUNC conv_run
+        ENTER   48
+        SAVE    s1, 1
+        SAVE    s2, 2
+        SAVE    s3, 3
+        SAVE    s4, 4
+        SAVE    s5, 5
+        SAVE    s6, 6
+        SAVE    s7, 7
+        mv      s1, a0
+        CFG_SETI mm_dtype, MM_DTYPE_FP16, t0
+        li      s5, 0
+        npu.setflag m, mte2, OPS_EV_L0          # prime: both L0 buffers start free
+        npu.setflag m, mte2, OPS_EV_L0 + 1
+        li      s2, 0                           # --- for each image
+1:      lw      t0, CV_N(s1)
+        bgeu    s2, t0, 9f
+        lw      a2, CV_C(s1)                    # image bytes c*h*w*2
+        lw      t0, CV_H(s1)
+        mul     a2, a2, t0
+        lw      t0, CV_W(s1)
+        mul     a2, a2, t0
+        slli    a2, a2, 1
+        mul     a0, a2, s2
+        lw      t0, CV_IN(s1)
+        add     a0, a0, t0
+        li      a1, CV_L1_IMG
+        lw      t0, CV_LAYOUT(s1)
+        bnez    t0, 2f
+        li      a3, PIPE_MTE2                   # NCHW: as it is
+        call    dma_1d
+        j       3f
+2:      li      a3, 1                           # NHWC: transposed to C x H x W
+        li      a4, DMA_XFORM_NHWC_TO_NCHW
+        li      a5, 2
+        lw      a6, CV_C(s1)
+        call    dma_xform
+3:      li      s3, 0                           # --- for each output channel tile
+4:      lw      t0, CV_K(s1)
+        bgeu    s3, t0, 8f
+        sub     s6, t0, s3
+        lw      t0, CV_OT(s1)
+        bleu    s6, t0, 41f
+        mv      s6, t0
+41:     li      s4, 0                           # --- for each input channel group
+5:      lw      t0, CV_C(s1)
+        bgeu    s4, t0, 7f
+        sub     s7, t0, s4
+        lw      t0, CV_CG(s1)
+        bleu    s7, t0, 51f
+        mv      s7, t0
+51:     call    conv_step
+        add     s4, s4, s7
+        j       5b
+7:      call    conv_tile_out
+        PET_WDOG t0, t1
+        add     s3, s3, s6
+        j       4b
+8:      addi    s2, s2, 1
+        j       1b
+9:      npu.waitflag m, mte2, OPS_EV_L0         # consume the flags left set
+        npu.waitflag m, mte2, OPS_EV_L0 + 1
+        BARRIER_ALL
+        RESTORE s1, 1
+        RESTORE s2, 2
+        RESTORE s3, 3
+        RESTORE s4, 4
+        RESTORE s5, 5
+        RESTORE s6, 6
+        RESTORE s7, 7
+        LEAVE   48
+
+# conv_step: one input channel group (conv_run's registers): im2col and the transposed
+# weight slice into L0 buffer p on mte2, then the mmad into L0C. Flips p (or, without
+# DOUBLE_BUFFER, waits for every pipe). Clobbers a0-a6, t0-t6.
+FUNC conv_step
+        ENTER   16
+        WAITFLAG_P m, mte2, OPS_EV_L0, s5       # mte2: L0 buffer p is free
+        la      t0, ops_dma_desc                # im2col of channels c0..c0+cg
+        lw      t1, CV_H(s1)
+        lw      t2, CV_W(s1)
+        mul     t3, t1, t2
+        slli    t3, t3, 1
+        mul     t3, t3, s4
+        li      t4, CV_L1_IMG
+        add     t3, t3, t4
+        sw      t3, DMA_SRC(t0)
+        BUF_SLOT t3, MEM_L0A_BASE, CV_L0_SLOT, s5
+        sw      t3, DMA_DST(t0)
+        slli    t2, t2, 1
+        sw      t2, DMA_ROW_BYTES(t0)
+        sh      t1, DMA_ROWS(t0)
+        li      t1, DMA_XFORM_IM2COL
+        sb      t1, DMA_XFORM(t0)
+        li      t1, 2
+        sb      t1, DMA_ESIZE(t0)
+        sw      x0, DMA_SRC_STRIDE(t0)
+        sw      x0, DMA_DST_STRIDE(t0)
+        sh      s7, DMA_CHAN(t0)
+        lw      t1, CV_KH(s1)
+        sb      t1, DMA_KH(t0)
+        lw      t1, CV_KW(s1)
+        sb      t1, DMA_KW(t0)
+        lw      t1, CV_STRIDE(s1)
+        sb      t1, DMA_STRIDE(t0)
+        lw      t1, CV_PAD(s1)
+        sb      t1, DMA_PAD(t0)
+        li      t1, DMA_FLAG_VALID
+        sh      t1, DMA_FLAGS(t0)
+        li      t1, PIPE_MTE2
+        npu.dma t0, t1
+        lw      t1, CV_KK(s1)                   # weight slice: ot rows of cg*kk, c*kk apart
+        lw      t2, CV_C(s1)
+        mul     t2, t2, t1                      # t2 = c*kk (row of W)
+        mul     t3, s3, t2
+        mul     t4, s4, t1
+        add     t3, t3, t4
+        slli    t3, t3, 1
+        lw      a0, CV_WT(s1)
+        add     a0, a0, t3
+        BUF_SLOT a1, CV_L1_W, CV_L0_SLOT, s5
+        mul     a2, s7, t1
+        slli    a2, a2, 1
+        mv      a3, s6
+        slli    a4, t2, 1
+        li      a5, 0
+        li      a6, PIPE_MTE2
+        call    dma_2d
+        BUF_SLOT a0, CV_L1_W, CV_L0_SLOT, s5     # transposed: cg*kk x ot into L0B
+        BUF_SLOT a1, MEM_L0B_BASE, CV_L0_SLOT, s5
+        lw      t1, CV_KK(s1)
+        mul     a2, s7, t1
+        mul     a2, a2, s6
+        slli    a2, a2, 1
+        li      a3, 1
+        li      a4, DMA_XFORM_NCHW_TO_NHWC
+        li      a5, 2
+        mv      a6, s6
+        call    dma_xform
+        SETFLAG_P mte2, m, OPS_EV_IN, s5
+        WAITFLAG_P mte2, m, OPS_EV_IN, s5       # m: operands in L0
+        lw      t0, CV_P(s1)
+        CFG_SET mm_m, t0
+        lw      t1, CV_KK(s1)
+        mul     t0, s7, t1
+        CFG_SET mm_k, t0
+        CFG_SET mm_n, s6
+        seqz    t0, s4                          # overwrite on the first group
+        CFG_SET mm_flags, t0
+        li      a0, MEM_L0C_BASE
+        BUF_SLOT a1, MEM_L0A_BASE, CV_L0_SLOT, s5
+        BUF_SLOT a2, MEM_L0B_BASE, CV_L0_SLOT, s5
+        npu.mmad a0, a1, a2
+        SETFLAG_P m, mte2, OPS_EV_L0, s5
+.if DOUBLE_BUFFER
+        xori    s5, s5, 1
+.else
+        BARRIER_ALL
+.endif
+        LEAVE   16
+
+# conv_tile_out: the finished P x ot tile (conv_run's registers) from L0C through UB
+# (transposes, fused bias / batch-norm / ReLU) to the output in HBM; serial: each stage
+# waits for the previous with a barrier. Clobbers a0-a6, t0-t6; uses s8-s9 (saved).
+FUNC conv_tile_out
+        ENTER   16
+        SAVE    s8, 1
+        SAVE    s9, 2
+        lw      s8, CV_P(s1)                    # s8 = tile bytes P*ot*4
+        mul     s8, s8, s6
+        slli    s8, s8, 2
+        li      s9, CV_UB_X                     # s9 = where the final tile is in UB
+        BARRIER_ALL                             # the cube is done
+        li      a0, MEM_L0C_BASE
+        li      a1, CV_UB_X
+        mv      a2, s8
+        li      a3, PIPE_MTE3
+        call    dma_1d
+        lw      t0, CV_OPTS(s1)
+        lw      t1, CV_LAYOUT(s1)
+        seqz    t1, t1
+        or      t0, t0, t1
+        beqz    t0, 6f                          # NHWC, nothing fused: write P x ot
+        li      a0, CV_UB_X                     # to ot x P (channel-major)
+        li      a1, CV_UB_Y
+        li      a2, DMA_XFORM_NHWC_TO_NCHW
+        call    cv_transpose
+        li      s9, CV_UB_Y
+        lw      t0, CV_OPTS(s1)
+        beqz    t0, 6f
+        call    cv_fuse
+        lw      t0, CV_LAYOUT(s1)
+        beqz    t0, 6f                          # NCHW: write ot x P
+        li      a0, CV_UB_Y                     # NHWC: back to P x ot
+        li      a1, CV_UB_X
+        li      a2, DMA_XFORM_NCHW_TO_NHWC
+        call    cv_transpose
+        li      s9, CV_UB_X
+6:      BARRIER_ALL
+        lw      t0, CV_P(s1)
+        lw      t1, CV_K(s1)
+        lw      a1, CV_OUT(s1)
+        lw      t2, CV_LAYOUT(s1)
+        bnez    t2, 7f
+        mul     t2, s2, t1                      # NCHW: planes (b*k + o0).. contiguous
+        add     t2, t2, s3
+        mul     t2, t2, t0
+        slli    t2, t2, 2
+        add     a1, a1, t2
+        mv      a0, s9
+        mv      a2, s8
+        li      a3, PIPE_MTE3
+        call    dma_1d
+        j       8f
+7:      mul     t2, s2, t0                      # NHWC: P rows of ot, k*4 apart
+        mul     t2, t2, t1
+        add     t2, t2, s3
+        slli    t2, t2, 2
+        add     a1, a1, t2
+        mv      a0, s9
+        slli    a2, s6, 2
+        mv      a3, t0
+        li      a4, 0
+        slli    a5, t1, 2
+        li      a6, PIPE_MTE3
+        call    dma_2d
+8:      BARRIER_ALL
+        RESTORE s8, 1
+        RESTORE s9, 2
+        LEAVE   16
+
+# cv_transpose(a0 = UB source, a1 = UB destination, a2 = DMA_XFORM_NHWC_TO_NCHW or
+# _NCHW_TO_NHWC): the s8-byte tile with ot (s6) channels through L1 (mte3 out, mte2 back
+# transposed); waits for every pipe before each move.
+FUNC cv_transpose
+        ENTER   16
+        SAVE    s10, 1
+        SAVE    s11, 2
+        mv      s10, a1
+        mv      s11, a2
+        BARRIER_ALL
+        li      a1, CV_L1_T
+        mv      a2, s8
+        li      a3, PIPE_MTE3
+        call    dma_1d
+        BARRIER_ALL
+        li      a0, CV_L1_T
+        mv      a1, s10
+        mv      a2, s8
+        li      a3, 1
+        mv      a4, s11
+        li      a5, 4
+        mv      a6, s6
+        call    dma_xform
+        BARRIER_ALL
+        RESTORE s10, 1
+        RESTORE s11, 2
+        LEAVE   16
+
+# cv_fuse: bias, batch-norm and ReLU (as opts say) on the ot x P tile at CV_UB_Y, channel
+# by channel with npu.vscalebias (bias: scale 1). The parameter slices for channels o0..
+# come from HBM; the core writes the ones while every pipe is idle.
+FUNC cv_fuse
+        ENTER   16
+        BARRIER_ALL
+        lw      t0, CV_OPTS(s1)
+        andi    t0, t0, CONV_OPTS_BIAS
+        beqz    t0, 2f
+        li      t1, CV_UB_PA                    # ot ones, then the ot biases
+        li      t2, 0x3f800000
+        mv      t3, s6
+1:      sw      t2, 0(t1)
+        addi    t1, t1, 4
+        addi    t3, t3, -1
+        bnez    t3, 1b
+        lw      a0, CV_BIAS(s1)
+        slli    t0, s3, 2
+        add     a0, a0, t0
+        slli    a2, s6, 2
+        li      a1, CV_UB_PA
+        add     a1, a1, a2
+        li      a3, PIPE_MTE2
+        call    dma_1d
+2:      lw      t0, CV_OPTS(s1)
+        andi    t0, t0, CONV_OPTS_BN
+        beqz    t0, 3f
+        lw      a0, CV_BN(s1)                   # ot scales, then ot shifts
+        slli    t0, s3, 2
+        add     a0, a0, t0
+        li      a1, CV_UB_PB
+        slli    a2, s6, 2
+        li      a3, PIPE_MTE2
+        call    dma_1d
+        lw      a0, CV_BN(s1)
+        lw      t0, CV_K(s1)
+        add     t0, t0, s3
+        slli    t0, t0, 2
+        add     a0, a0, t0
+        slli    a2, s6, 2
+        li      a1, CV_UB_PB
+        add     a1, a1, a2
+        li      a3, PIPE_MTE2
+        call    dma_1d
+3:      BARRIER_ALL                             # parameters in UB
+        CFG_SETI v_dtype, V_DTYPE_FLOAT32, t0
+        CFG_SET v_chan, s6
+        srli    t0, s8, 2
+        CFG_SET v_len, t0
+        li      t1, CV_UB_Y
+        lw      t0, CV_OPTS(s1)
+        andi    t2, t0, CONV_OPTS_BIAS
+        beqz    t2, 4f
+        li      t2, CV_UB_PA
+        npu.vscalebias t1, t1, t2
+4:      andi    t2, t0, CONV_OPTS_BN
+        beqz    t2, 5f
+        li      t2, CV_UB_PB
+        npu.vscalebias t1, t1, t2
+5:      andi    t2, t0, CONV_OPTS_RELU
+        beqz    t2, 6f
+        npu.vrelu t1, t1
+6:      LEAVE   16
