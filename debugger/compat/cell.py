@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 from debugger.compat.workloads import Workload, select
@@ -92,11 +91,11 @@ def known_issues(firmware: str, failed: list[dict[str, Any]]) -> list[str] | Non
     return ids
 
 
-def _refusal(release: Any, path: Path) -> tuple[str, str]:
+def _refusal(release: Any, image: Any) -> tuple[str, str]:
     """Open without force: a declared refusal must raise Incompatible or HandshakeRefused."""
     from debugger.compat.check import open_device
 
-    dev, _transport, exc = open_device(release, path, force=False)
+    dev, _transport, exc = open_device(release, image, force=False)
     if dev is not None:
         dev.close()
         return "unclean_refusal", "the driver opened the pair although the policy refuses it"
@@ -128,9 +127,9 @@ def run_cell(driver: str, firmware: str, workloads: list[str] | None = None,
         if not static.image_ok:
             cell["outcome"], cell["detail"] = "image_invalid", "; ".join(static.problems)
         elif not verdict.ok:
-            cell["outcome"], cell["detail"] = _refusal(release, Path(static.image))
+            cell["outcome"], cell["detail"] = _refusal(release, static.loaded)
         else:
-            _suite(cell, release, Path(static.image), select(workloads), force)
+            _suite(cell, release, static.loaded, select(workloads), force)
     except Exception as exc:
         cell["outcome"] = "unclean_refusal" if cell["declared"] == "incompatible" else "fails"
         cell["detail"] = f"internal error: {type(exc).__name__}: {exc}"
@@ -138,12 +137,12 @@ def run_cell(driver: str, firmware: str, workloads: list[str] | None = None,
     return cell
 
 
-def _suite(cell: dict[str, Any], release: Any, path: Path, workloads: tuple[Workload, ...],
+def _suite(cell: dict[str, Any], release: Any, image: Any, workloads: tuple[Workload, ...],
            force: bool) -> None:
     from debugger.compat.check import open_device
 
     started = time.perf_counter()
-    dev, _transport, exc = open_device(release, path, force)
+    dev, _transport, exc = open_device(release, image, force)
     if dev is None:
         cell["outcome"] = "fails"
         line = str(exc).splitlines()[0] if str(exc) else ""
@@ -151,13 +150,13 @@ def _suite(cell: dict[str, Any], release: Any, path: Path, workloads: tuple[Work
         cell["workloads"] = [{"name": "bring-up", "ops": [], "status": "fail", "detail": cell["detail"],
                               "mismatches": [], "errlog": []}]
         return
-    cell["bringup_s"] = round(time.perf_counter() - started, 3)
+    timing: dict[str, Any] = {"bringup_s": round(time.perf_counter() - started, 3), "workloads_s": {}}
+    cell["timing"] = timing  # host seconds: where the time goes (not part of the outcome)
     try:
         for w in workloads:
             t = time.perf_counter()
-            result = run_workload(dev, w)
-            result["seconds"] = round(time.perf_counter() - t, 3)
-            cell["workloads"].append(result)
+            cell["workloads"].append(run_workload(dev, w))
+            timing["workloads_s"][w.name] = round(time.perf_counter() - t, 3)
     finally:
         with contextlib.suppress(Exception):
             dev.close()

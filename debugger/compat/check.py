@@ -2,7 +2,7 @@
 
 Static: the image's manifest (pyelftools, no execution) and the driver release
 profile give the driver's own verdict (`driver.policy.evaluate`); the image itself
-is validated by the driver's loader (`driver.loader.verify`: digest, segments in
+is validated by the driver's loader (`driver.loader.verify`, remembered per file: digest, segments in
 ITCM/DTCM, entry point). A damaged image still gets a verdict when its manifest
 can be read. Live: the image boots on a fresh emulated device with the driver
 acting as that release; the report says what was observed, whether or not the
@@ -29,6 +29,7 @@ class StaticReport:
     image: str  # the image file
     verdict: Verdict | None  # None when the manifest cannot be read
     problems: list[str] = field(default_factory=list)  # image validation failures, one line each
+    loaded: Any = field(default=None, repr=False)  # the verified driver.loader.FirmwareImage, when valid
 
     @property
     def image_ok(self) -> bool:
@@ -76,19 +77,21 @@ def _manifest_description(path: Path) -> FirmwareDescription | None:
 def static_check(driver: str | DriverRelease | None, firmware: str | Path,
                  force: bool = False) -> StaticReport:
     """The policy verdict from the manifest and the release profile, and the image's validation."""
-    from driver.loader import verify
+    from driver.loader import image_for
 
     release = driver if isinstance(driver, DriverRelease) else driver_line().release(driver)
     path = image_path(firmware)
     problems: list[str] = []
+    loaded = None
     try:
-        desc = verify(path).description
+        loaded = image_for(str(path))
+        desc = loaded.description
     except NpuError as exc:
         problems.append(str(exc))
         desc = _manifest_description(path)
     verdict = evaluate(release, desc, force=force) if desc is not None else None
     label = str(desc.version) if desc is not None else path.name
-    return StaticReport(str(release.version), label, str(path), verdict, problems)
+    return StaticReport(str(release.version), label, str(path), verdict, problems, loaded)
 
 
 @dataclass
@@ -150,7 +153,7 @@ def read_live(transport: Any) -> tuple[dict[str, str], list[str], str | None, bo
     return registers, list(abi().feature_names(feats)), handshake, booted, [str(e) for e in read_errlog(regs)]
 
 
-def open_device(release: DriverRelease, path: Path, force: bool) -> tuple[Any, Any, BaseException | None]:
+def open_device(release: DriverRelease, image: Any, force: bool) -> tuple[Any, Any, BaseException | None]:
     """(device or None, transport, what open() raised); compatibility warnings are the verdict's job."""
     import driver
     from driver.transport import InProcess
@@ -159,7 +162,7 @@ def open_device(release: DriverRelease, path: Path, force: bool) -> tuple[Any, A
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return driver.open(str(path), release, transport=transport, force=force), transport, None
+            return driver.open(image, release, transport=transport, force=force), transport, None
     except Exception as exc:
         return None, transport, exc
 
@@ -177,7 +180,7 @@ def live_check(driver: str | DriverRelease | None, firmware: str | Path, force: 
     if not static.image_ok:
         report.error, report.error_type = static.problems[0], "ImageRejected"
         return report
-    dev, transport, exc = open_device(release, path, force)
+    dev, transport, exc = open_device(release, static.loaded, force)
     try:
         if exc is not None:
             report.error, report.error_type = str(exc).splitlines()[0], type(exc).__name__

@@ -26,6 +26,7 @@ _CELL = {
         "image": {"type": "string"}, "outcome": {"enum": list(OUTCOMES)},
         "declared": {"type": ["string", "null"]}, "known": {"type": "array", "items": {"type": "string"}},
         "detail": {"type": "string"}, "verdict": {"type": ["object", "null"]}, "seconds": {"type": "number"},
+        "timing": {"type": "object", "required": ["bringup_s", "workloads_s"]},
         "workloads": {"type": "array", "items": {
             "type": "object", "required": ["name", "status", "detail"],
             "properties": {"name": {"type": "string"}, "detail": {"type": "string"},
@@ -126,7 +127,7 @@ class MatrixReport:
 
 
 def _timeless(cell: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in cell.items() if k != "seconds"}
+    return {k: v for k, v in cell.items() if k not in ("seconds", "timing")}
 
 
 def merge(reports: list[MatrixReport]) -> MatrixReport:

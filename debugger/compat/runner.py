@@ -9,6 +9,8 @@ the report holds the cells that finished, marked incomplete.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import multiprocessing
 import signal
 import sys
@@ -119,6 +121,7 @@ def run_matrix(drivers: list[str], firmware: list[str], workloads: list[str], *,
                 for task in tasks:
                     finished(_run(task))
             else:
+                _prewarm(list(firmware))
                 _pooled(tasks, jobs, finished)
         except Interrupted:
             report.incomplete = True
@@ -127,6 +130,17 @@ def run_matrix(drivers: list[str], firmware: list[str], workloads: list[str], *,
     report.incomplete = report.incomplete or len(report.cells) < len(picked)
     report.wall_s = time.perf_counter() - started
     return report
+
+
+def _prewarm(firmware: list[str]) -> None:
+    """Verify the images and load the device model once, so forked workers inherit both."""
+    from debugger.compat.check import image_path
+    from driver.loader import image_for
+
+    importlib.import_module("firmware.hw.device")
+    for f in firmware:
+        with contextlib.suppress(NpuError):  # a bad image: its cells report it
+            image_for(str(image_path(f)))
 
 
 def _pooled(tasks: list[tuple[str, str, list[str] | None, bool]], jobs: int,

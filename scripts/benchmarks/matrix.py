@@ -18,10 +18,10 @@ import time
 
 def breakdown(cells: list[dict]) -> dict[str, float]:
     """Seconds summed over cells: bring-up of running cells, workloads, refusals, image checks."""
-    ran = [c for c in cells if "bringup_s" in c]
-    refused = [c for c in cells if "bringup_s" not in c]
-    return {"bringup_s": round(sum(c["bringup_s"] for c in ran), 3),
-            "workloads_s": round(sum(w.get("seconds", 0.0) for c in ran for w in c["workloads"]), 3),
+    ran = [c["timing"] for c in cells if "timing" in c]
+    refused = [c for c in cells if "timing" not in c]
+    return {"bringup_s": round(sum(t["bringup_s"] for t in ran), 3),
+            "workloads_s": round(sum(s for t in ran for s in t["workloads_s"].values()), 3),
             "refusal_checks_s": round(sum(c["seconds"] for c in refused), 3),
             "cells_s": round(sum(c["seconds"] for c in cells), 3)}
 
