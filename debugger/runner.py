@@ -12,7 +12,6 @@ runs the device through the same `run_device` and parks on a stop (see hostprog)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable
@@ -54,16 +53,23 @@ class Runner:
         if not self.active:
             return
         self.pending.append(event)
-        # Inside a firmware access: stop after this instruction. Outside the core, the run loop
-        # or the host program checks `pending`.
-        with contextlib.suppress(NpuError):
+        # Inside a firmware access: stop after this instruction. Outside the core (a host access),
+        # the core stops before its next instruction, so the firmware does not run on during the
+        # access's latency; the run loop or the host program then reports `pending`.
+        try:
             self.dev.core.stop_with(("debugger", event))
+        except NpuError:
+            self.dev.core.request_stop()
 
     def take_pending(self) -> StopEvent:
         """The first noted stop, with the pc and tick where the target actually stopped."""
         ev = self.pending.pop(0)
         self.pending.clear()
         return dataclasses.replace(ev, pc=self.dev.core.pc, tick=self.dev.now)
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupt.is_set()
 
     def interrupt(self) -> None:
         """Ctrl-C: thread- and signal-safe."""

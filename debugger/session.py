@@ -183,8 +183,12 @@ class Session:
         return self._go(self._resume)
 
     def run(self) -> StopEvent:
-        """Reset the device, boot the firmware from its entry point and continue."""
+        """Reset the device, boot the firmware from its entry point and continue; a host program
+        attached starts again from its beginning."""
+        name = self.host.name if self.host is not None else None
         self.reset(quiet=True)
+        if name is not None:
+            self.load_workload(name)
         self.target.device.boot(self.target.entry)
         return self._go(self._resume)
 

@@ -21,9 +21,6 @@ _run = parser("run", "Reset the device, boot the firmware from its entry point, 
 @command("run", _run, category="running", aliases=("r",))
 @needs_halted
 def run(session, args) -> None:
-    host = session.host
-    if host is not None:
-        session.load_workload(host.name)
     session.run()
 
 

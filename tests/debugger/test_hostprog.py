@@ -1,0 +1,104 @@
+"""Host programs in lockstep: built-in workloads and unmodified scripts, paused at a precise point."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+import pytest
+
+from debugger import hostprog
+from debugger.errors import DebuggerError
+from debugger.session import Session
+from tests.debugger.conftest import addr, frame, run, shown
+
+
+def _line_of(fn, text: str) -> int:
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+@pytest.fixture
+def nop_session():
+    s = Session(workload="nop")
+    yield s
+    s.close()
+
+
+def test_catch_doorbell_write_pauses_host_before_the_firmware_runs(nop_session):
+    s = nop_session
+    assert run(s, "catch mmio write QUEUE0.SQ_DOORBELL host") == \
+        "Catchpoint 1 (mmio write QUEUE0.SQ_DOORBELL host)\n"
+    out = run(s, "c")
+    pc = s.target.device.core.pc
+    assert out == ("Catchpoint 1 (mmio write): host write QUEUE0.SQ_DOORBELL = 0x00000001\n"
+                   f"  by host at debugger/hostprog.py:{_line_of(hostprog._nop, 'dev.nop()')} in _nop\n"
+                   f"{frame(s, pc)}\n{shown(s, pc)}\n")
+    assert s.target.program.symbol_at(pc)[0].name == "main_loop"  # asleep: not yet told
+    regs = s.target.device.regs
+    assert regs.peek("core_irq.pending") != 0  # the doorbell's effect is latched
+    assert regs.peek("queue0.sq_tail") == 1 and regs.peek("queue0.sq_head") == 0
+    run(s, "c")
+    assert s.stops.last.reason == "catchpoint"
+    assert regs.peek("queue0.sq_head") == 1  # the first NOP was served before the second doorbell
+
+
+def test_firmware_breakpoint_while_the_host_waits(nop_session):
+    s = nop_session
+    run(s, "b handle_nop")
+    nop = addr(s, "handle_nop")
+    for _ in range(3):
+        assert run(s, "c") == f"Breakpoint 1, {frame(s, nop)}\n{shown(s, nop)}\n"
+    assert run(s, "c") == "[Host program exited normally]\n"
+    assert s.points.get(1).hits == 3
+    assert not s.host.alive
+    assert run(s, "p 6 * 7") == "$1 = 42\n"
+
+
+def test_script_raising_is_reported_and_session_stays_usable(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import driver
+
+        if __name__ == "__main__":
+            with driver.open() as dev:
+                dev.nop()
+            raise ValueError("boom")
+    """))
+    s = Session(workload=str(script))
+    assert run(s, "c") == f"[Host program raised ValueError: boom at {script}:7]\n"
+    assert s.stops.last.reason == "exited"
+    assert run(s, "p 1") == "$1 = 1\n"
+    s.close()
+
+
+def test_script_exit_status(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("import sys\nsys.exit(3)\n")
+    s = Session(workload=str(script))
+    assert run(s, "c") == "[Host program exited with code 3]\n"
+    s.close()
+
+
+def test_unknown_workload():
+    with pytest.raises(DebuggerError, match=r"^unknown workload 'nope' \(built-in: nop, matmul, checksum; "
+                                            r"or a Python script SCRIPT.py\)$"):
+        Session(workload="nope")
+
+
+def test_kill_a_paused_program(nop_session):
+    s = nop_session
+    run(s, "b handle_nop", "c")
+    assert run(s, "kill") == "[Inferior 1 (firmware) killed]\n"
+    assert s.host is None
+    assert s.target.device.halted == "host"
+
+
+def test_lockstep_is_deterministic():
+    outs = []
+    for _ in range(2):
+        s = Session(workload="nop")
+        out = run(s, "b handle_nop", "watch QUEUE0.CQ_TAIL", "c", "c", "c", "info io queue0", "c", "c")
+        outs.append(out + str(s.target.device.now))
+        s.close()
+    assert outs[0] == outs[1]
