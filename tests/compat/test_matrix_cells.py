@@ -39,3 +39,15 @@ def test_cell(driver: str, firmware: str) -> None:
     cell = run_cell(driver, firmware)
     assert mismatch(cell, EXPECTED[(driver, firmware)]) is None
     assert cell["verdict"]["driver"] == driver and cell["verdict"]["firmware"] == firmware
+
+
+@pytest.mark.long
+def test_full_matrix_in_two_processes_reproduces_every_expected_cell() -> None:
+    from debugger.compat.runner import run_matrix
+    from debugger.compat.workloads import NAMES
+
+    drivers, firmware = sorted({d for d, _ in EXPECTED}), sorted({f for _, f in EXPECTED})
+    report = run_matrix(drivers, firmware, list(NAMES), jobs=2)
+    assert not report.incomplete and len(report.cells) == len(EXPECTED)
+    assert [m for c in report.cells if (m := mismatch(c, EXPECTED[(c["driver"], c["column"])]))] == []
+    assert report.exit_status() == 0  # the only findings are the known defect's

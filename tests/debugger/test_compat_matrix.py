@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from debugger.compat import main
+from debugger.compat.cell import run_cell
 from debugger.compat.formats import render
 from debugger.compat.report import SCHEMA, MatrixReport
 from debugger.compat.runner import Progress, cells_of, run_matrix
@@ -186,3 +187,23 @@ def test_cli_usage_errors() -> None:
         err = io.StringIO()
         assert main(argv, io.StringIO(), err) == 2
         assert err.getvalue() == f"npudbg compat matrix: error: {message}\n"
+
+
+def test_force_runs_a_forceable_refusal_but_not_an_abi_mismatch() -> None:
+    forced = run_cell("1.0.0", "1.3.0", ["matmul_fp16"], force=True)
+    assert (forced["outcome"], forced["declared"]) == ("works", "compatible_with_warning (forced)")
+    assert [(w["name"], w["status"]) for w in forced["workloads"]] == [("matmul_fp16", "pass")]
+    abi = run_cell("1.0.0", "2.1.0", ["matmul_fp16"], force=True)
+    assert (abi["outcome"], abi["declared"], abi["workloads"]) == ("refused", "incompatible", [])
+
+
+def test_a_refusal_with_the_wrong_error_is_a_finding(monkeypatch) -> None:
+    from debugger.compat import check
+    from driver.errors import DeviceTimeout
+
+    monkeypatch.setattr(check, "open_device", lambda *a, **k: (None, None, DeviceTimeout("boot: no answer")))
+    cell = run_cell("1.0.0", "2.1.0", ["matmul_fp16"])
+    assert cell["outcome"] == "unclean_refusal"
+    assert cell["detail"] == "wrong error DeviceTimeout: boot: no answer"
+    report = MatrixReport(["1.0.0"], ["2.1.0"], ["matmul_fp16"], cells=[cell])
+    assert report.exit_status() == 1 and render(report, "table").splitlines()[1].split() == ["1.0.0", "‼"]
