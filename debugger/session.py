@@ -189,15 +189,16 @@ class Session:
         self.reset(quiet=True)
         if name is not None:
             self.load_workload(name)
-        self.target.device.boot(self.target.entry)
         return self._go(self._resume)
 
     def reset(self, quiet: bool = False) -> None:
-        """Device reset and image reloaded; the core waits at the entry point (breakpoints kept)."""
+        """Device reset, image reloaded, core released at the entry point but held by the debugger
+        (the next stepi runs its first instruction); breakpoints are kept."""
         if self.host is not None:
             self.host.kill()
             self.host = None
         self.target.load()
+        self.target.device.boot(self.target.entry)
         self.points.reinstall()
         self._remember()
         if not quiet:
