@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,25 @@ def test_generated_includes_are_fresh() -> None:
         assert text == make(), rel
     assert gen.main(["--check"]) == 0
 
+
+
+GNU_TOOLS = ("riscv64-unknown-elf-nm", "riscv64-unknown-elf-readelf")
+
+
+@pytest.mark.skipif(any(shutil.which(t) is None for t in GNU_TOOLS), reason="GNU RISC-V binutils missing")
+def test_gnu_binutils_read_the_image_as_we_do(tmp_path) -> None:
+    release = RELEASES[-1]
+    data = release.image_path().read_bytes()
+    path = tmp_path / "fw.elf"
+    path.write_bytes(data)
+    nm = subprocess.run([GNU_TOOLS[0], str(path)], capture_output=True, text=True, check=True).stdout
+    funcs = {name: int(addr, 16) for addr, kind, name in (line.split() for line in nm.splitlines()
+                                                          if len(line.split()) == 3) if kind == "T"}
+    program = program_of(data)
+    for name in ("_start", "trap_entry", "main_loop", "dispatch", "handle_copy", "handle_checksum"):
+        assert funcs[name] == program.address_of(name)
+    notes = subprocess.run([GNU_TOOLS[1], "-n", str(path)], capture_output=True, text=True,
+                           check=True).stdout
+    assert ".note.npu" in notes and "NPU" in notes
+    desc = bytes.fromhex("".join(notes.split("description data:")[1].split()))
+    assert desc.decode().splitlines()[0] == f"version={release.version}"
