@@ -9,7 +9,7 @@
 #   s1 context, s2 image b, s3 first output channel o0, s4 first input channel c0,
 #   s5 L0 buffer p, s6 output channels in the tile, s7 input channels in the step.
 # Guarantees: every pipe drained and no flag left set on return; the watchdog petted
-# once per tile.
+# once per step.
 FUNC conv_run
         ENTER   48
         SAVE    s1, 1
@@ -62,10 +62,10 @@ FUNC conv_run
         bleu    s7, t0, 51f
         mv      s7, t0
 51:     call    conv_step
+        PET_WDOG t0, t1
         add     s4, s4, s7
         j       5b
 7:      call    conv_tile_out
-        PET_WDOG t0, t1
         add     s3, s3, s6
         j       4b
 8:      addi    s2, s2, 1

@@ -10,7 +10,7 @@
 #   depth tk, s10 opts, s11 input nibbles per element (byte offsets are products of even
 #   counts times s11, halved).
 # Guarantees: every pipe drained and no flag left set on return; the watchdog petted
-# once per C tile.
+# once per K step (so however long K is).
 FUNC matmul_run
         ENTER   64
         SAVE    s1, 1
@@ -88,10 +88,10 @@ FUNC matmul_run
         bleu    s9, t0, 61f
         mv      s9, t0
 61:     call    matmul_step
+        PET_WDOG t0, t1
         add     s4, s4, s9
         j       6b
 7:      call    matmul_tile_out
-        PET_WDOG t0, t1
         add     s3, s3, s8
         j       5b
 8:      add     s2, s2, s7
