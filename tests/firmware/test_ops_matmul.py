@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsharness import SMALL, field_offset, releases, run_ok, serving
+from opsharness import SMALL, field_offset, harness, releases, run_ok, serving
 
 dims = st.integers(1, 70)
 
@@ -128,3 +128,15 @@ def test_int4_matmul_matches_numpy(version: str, m: int, k2: int, n2: int, opts:
            m=m, n=n, k=k, opts=opts)
     want = reference(a.astype(np.int8), b.astype(np.int8), bias, opts)
     np.testing.assert_array_equal(fw.get(pc, np.int32, (m, n)), want)
+
+
+def test_abi1_driver_on_the_transition_release() -> None:
+    """2.0.0 speaks ABI 1 too: the same operators read their arguments at ABI 1's offsets."""
+    fw = harness("2.0.0", gen=1)
+    assert fw.gen == 1
+    a, b, bias = fp16_case(20, 33, 17, 9)
+    pc = fw.alloc(20 * 17 * 4)
+    run_ok(fw, "MATMUL", a=fw.put(a), b=fw.put(b), c=pc, bias=fw.put(bias), m=20, n=17, k=33, dtype="fp16",
+           opts=["bias"])
+    np.testing.assert_allclose(fw.get(pc, np.float32, (20, 17)), reference(a, b, bias, ["bias"]), rtol=1e-5,
+                               atol=1e-5)
