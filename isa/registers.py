@@ -39,9 +39,33 @@ class Csr:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """An mcause value: exceptions, and interrupts with bit 31 set."""
+
+    code: int
+    name: str  # what people type: "illegal_instruction"
+    desc: str  # what reports print: "illegal instruction"
+
+    @property
+    def interrupt(self) -> bool:
+        return bool(self.code & 0x80000000)
+
+
+@dataclass(frozen=True)
 class RegisterTable:
     gprs: tuple[Gpr, ...]
     csrs: tuple[Csr, ...]
+    causes: tuple[Cause, ...] = ()
+
+    def cause(self, code: int) -> Cause | None:
+        return next((c for c in self.causes if c.code == code), None)
+
+    def cause_named(self, name: str) -> Cause | None:
+        lowered = name.lower().replace("-", "_")
+        return next((c for c in self.causes if c.name == lowered), None)
+
+    def exceptions(self) -> tuple[Cause, ...]:
+        return tuple(c for c in self.causes if not c.interrupt)
 
     def gpr_number(self, name: str) -> int | None:
         """x0..x31, ABI names, and `fp` (an alias of s0), case-insensitive."""
@@ -74,11 +98,14 @@ def load(text: str, filename: str = TABLE_FILE) -> RegisterTable:
     problems = Problems(filename)
     gprs: list[Gpr] = []
     csrs: list[Csr] = []
-    for row in read_rows(text, {"gpr", "csr"}, problems):
+    causes: list[Cause] = []
+    for row in read_rows(text, {"gpr", "csr", "causes"}, problems):
         tokens = row.tokens()
         try:
             if row.section == "gpr":
                 gprs.append(Gpr(parse_int(tokens[0]), tokens[1], tokens[2], " ".join(tokens[3:])))
+            elif row.section == "causes":
+                causes.append(Cause(parse_int(tokens[0]), tokens[1], " ".join(tokens[2:])))
             else:
                 csrs.append(Csr(parse_int(tokens[0]), tokens[1], tokens[2], tokens[3],
                                 " ".join(tokens[4:])))
@@ -88,8 +115,10 @@ def load(text: str, filename: str = TABLE_FILE) -> RegisterTable:
         problems.add(0, "gpr", "the table must list x0..x31 in order")
     if len({c.number for c in csrs}) != len(csrs) or len({c.name for c in csrs}) != len(csrs):
         problems.add(0, "csr", "a CSR number or name is listed twice")
+    if len({c.code for c in causes}) != len(causes) or len({c.name for c in causes}) != len(causes):
+        problems.add(0, "causes", "a cause code or name is listed twice")
     problems.raise_if_any()
-    return RegisterTable(tuple(gprs), tuple(csrs))
+    return RegisterTable(tuple(gprs), tuple(csrs), tuple(causes))
 
 
 @cache

@@ -127,6 +127,12 @@ def _csrs() -> list[str]:
     return out
 
 
+def _causes() -> list[str]:
+    out = ["## Trap causes (mcause)", "", "| mcause | name | description |", "| --- | --- | --- |"]
+    out += [f"| `0x{c.code:x}` | `{c.name}` | {_cell(c.desc)} |" for c in register_table().causes]
+    return out
+
+
 def _memory_map() -> list[str]:
     maps = {config: {r.name: r for r in memory_map(config)} for config in CONFIGS}
     sizes = " | ".join(f"size ({c})" for c in CONFIGS)
@@ -153,7 +159,7 @@ def generate() -> str:
     others = [i for i in iset.instructions if i.ext not in EXTENSIONS]
     for row in others:
         out += _instruction(iset, row)
-    out += [*_aliases(iset), "", *_csrs(), "", *_memory_map()]
+    out += [*_aliases(iset), "", *_csrs(), "", *_causes(), "", *_memory_map()]
     return "\n".join(out) + "\n"
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from isa.elfread import Program, load_elf
 from isa.errors import NpuError
 from isa.memmap import region
+from isa.registers import register_table
 
 DEFAULT_MAX_INSNS = 100_000_000
 EXIT_SYSCALL = 93
@@ -35,18 +36,8 @@ SYSCALL_REG = 17  # a7
 RESULT_REG = 10  # a0
 STACK_REG = 2  # sp
 # RISC-V privileged spec, mcause values of synchronous exceptions (interrupts have bit 31 set).
-CAUSES = {
-    0: "instruction address misaligned",
-    1: "instruction access fault",
-    2: "illegal instruction",
-    3: "breakpoint",
-    4: "load address misaligned",
-    5: "load access fault",
-    6: "store address misaligned",
-    7: "store access fault",
-    8: "environment call from U-mode",
-    11: "environment call from M-mode",
-}
+# Exception causes by mcause, from the register table (the one list of causes).
+CAUSES = {c.code: c.desc for c in register_table().exceptions()}
 ILLEGAL_INSTRUCTION = 2
 
 
