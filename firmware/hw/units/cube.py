@@ -11,12 +11,19 @@ rs2 in L0B, C is mm_m x mm_n at rd in L0C, each contiguous and aligned to its el
   K whose partial sums stay below 2^24 (integers there are exact in any order), each
   chunk converted to int32 and summed with int32 wrap-around, as numpy's int32 does.
 - mm_flags bit 0 set: C is overwritten instead of accumulated (C is then not read).
+
+BLAS runs single-threaded for tiles up to `SINGLE_THREAD_MAX_MKN` multiply-adds: an
+L0-sized GEMM is too small to share between threads, and OpenBLAS's second thread on a
+busy two-core host makes a 128^3 tile take tens of milliseconds instead of a tenth of one.
+The thread count is restored after each instruction, so the host's own numpy is unaffected.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 
@@ -48,6 +55,35 @@ class _Scratch:
 
 
 _scratch = _Scratch()
+
+SINGLE_THREAD_MAX_MKN = 1 << 27  # 512 x 512 x 512
+
+
+@cache
+def _blas_controllers() -> tuple:
+    """numpy's BLAS libraries whose thread count can be set (threadpoolctl finds them once)."""
+    from threadpoolctl import ThreadpoolController
+
+    return tuple(lc for lc in ThreadpoolController().lib_controllers if lc.user_api == "blas")
+
+
+@contextmanager
+def blas_threads_for(m: int, k: int, n: int) -> Iterator[None]:
+    """One BLAS thread for an m x k x n GEMM up to SINGLE_THREAD_MAX_MKN; the count is restored after."""
+    if m * k * n > SINGLE_THREAD_MAX_MKN:
+        yield
+        return
+    changed = []
+    for lc in _blas_controllers():
+        threads = lc.num_threads
+        if threads != 1:
+            lc.set_num_threads(1)
+            changed.append((lc, threads))
+    try:
+        yield
+    finally:
+        for lc, threads in changed:
+            lc.set_num_threads(threads)
 
 
 def plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory: DeviceMemory) -> Plan:
@@ -89,10 +125,12 @@ def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory:
     a_range, b_range, c_range = (a_addr, a.nbytes), (b_addr, b.nbytes), (c_addr, c.nbytes)
     if dtype == "fp16":
         def run() -> None:
-            _mmad_float(a, b, c, m, k, n, overwrite)
+            with blas_threads_for(m, k, n):
+                _mmad_float(a, b, c, m, k, n, overwrite)
     else:
         def run() -> None:
-            _mmad_int(a, b, c, m, k, n, overwrite, dtype)
+            with blas_threads_for(m, k, n):
+                _mmad_int(a, b, c, m, k, n, overwrite, dtype)
     reads = [a_range, b_range] + ([] if overwrite else [c_range])
     return Plan(reads, [c_range], costs.cube_cycles(m, k, n, dtype), run,
                 what=f"mmad {dtype} {m}x{k}x{n}{' overwrite' if overwrite else ''}")
