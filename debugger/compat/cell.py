@@ -11,7 +11,8 @@ Outcomes (`OUTCOMES`), from what the policy declared and what happened:
 - `refused`: declared incompatible and the driver refused it cleanly (Incompatible or
   HandshakeRefused, nothing else);
 - `unclean_refusal`: declared incompatible but the refusal was not clean (the pair
-  opened, timed out, crashed or raised another error);
+  opened, timed out, crashed, raised another error, or hung past the cell's host-time
+  budget — a hang of a declared-compatible pair is a `fails`);
 - `image_invalid`: the firmware image failed validation (digest, layout, manifest).
 Every outcome but `works` and `refused` is a finding; a known `fails` does not fail the run.
 """
@@ -19,8 +20,12 @@ Every outcome but `works` and `refused` is a finding; a known `fails` does not f
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from debugger.compat.workloads import Workload, select
@@ -29,6 +34,7 @@ from isa.errors import NpuError
 OUTCOMES = ("works", "fails", "refused", "unclean_refusal", "image_invalid")
 FINDINGS = ("fails", "unclean_refusal", "image_invalid")
 CLEAN_REFUSALS = ("Incompatible", "HandshakeRefused")
+CELL_TIMEOUT_S = 300.0  # host seconds; the driver's own budgets are in virtual time
 
 
 def run_workload(dev: Any, workload: Workload) -> dict[str, Any]:
@@ -106,8 +112,33 @@ def _refusal(release: Any, image: Any) -> tuple[str, str]:
     return "unclean_refusal", f"wrong error {name}: {line}"
 
 
-def run_cell(driver: str, firmware: str, workloads: list[str] | None = None,
-             force: bool = False) -> dict[str, Any]:
+class CellTimeout(BaseException):
+    """A cell ran past its host-time budget: a hang the driver's virtual-time budgets did not catch.
+
+    A BaseException, so that the `except Exception` of a workload does not swallow it."""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise CellTimeout after `seconds` of host time (main thread only; no limit when None)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise CellTimeout(f"hang: no result within {seconds:g} s of host time")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_cell(driver: str, firmware: str, workloads: list[str] | None = None, force: bool = False,
+             timeout_s: float | None = CELL_TIMEOUT_S) -> dict[str, Any]:
     """Everything about one driver × firmware pair, as a JSON-ready dict."""
     from debugger.compat.check import static_check
     from driver.releases import driver_line
@@ -117,19 +148,23 @@ def run_cell(driver: str, firmware: str, workloads: list[str] | None = None,
                             "declared": None, "outcome": None, "known": [], "detail": "", "verdict": None,
                             "workloads": [], "seconds": 0.0}
     try:
-        release = driver_line().release(driver)
-        static = static_check(release, firmware, force)
-        cell["image"], cell["firmware"] = static.image, static.firmware
-        verdict = static.verdict
-        cell["verdict"] = verdict.to_dict() if verdict else None
-        if verdict is not None:
-            cell["declared"] = verdict.status + (" (forced)" if verdict.forced else "")
-        if not static.image_ok:
-            cell["outcome"], cell["detail"] = "image_invalid", "; ".join(static.problems)
-        elif not verdict.ok:
-            cell["outcome"], cell["detail"] = _refusal(release, static.loaded)
-        else:
-            _suite(cell, release, static.loaded, select(workloads), force)
+        with _deadline(timeout_s):
+            release = driver_line().release(driver)
+            static = static_check(release, firmware, force)
+            cell["image"], cell["firmware"] = static.image, static.firmware
+            verdict = static.verdict
+            cell["verdict"] = verdict.to_dict() if verdict else None
+            if verdict is not None:
+                cell["declared"] = verdict.status + (" (forced)" if verdict.forced else "")
+            if not static.image_ok:
+                cell["outcome"], cell["detail"] = "image_invalid", "; ".join(static.problems)
+            elif not verdict.ok:
+                cell["outcome"], cell["detail"] = _refusal(release, static.loaded)
+            else:
+                _suite(cell, release, static.loaded, select(workloads), force)
+    except CellTimeout as exc:
+        cell["outcome"] = "unclean_refusal" if cell["declared"] == "incompatible" else "fails"
+        cell["detail"] = str(exc)
     except Exception as exc:
         cell["outcome"] = "unclean_refusal" if cell["declared"] == "incompatible" else "fails"
         cell["detail"] = f"internal error: {type(exc).__name__}: {exc}"

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     m.add_argument("--force", action="store_true", help="run forceable refusals anyway (force=True)")
     m.add_argument("--shard", metavar="I/N", help="run only the I-th of N deterministic slices of the cells")
+    m.add_argument("--cell-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="host seconds a cell may take before it counts as a hang (default 300)")
     m.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the table")
     g = sub.add_parser("merge", help="join JSON reports of matrix shards into one report")
     g.add_argument("files", nargs="+", metavar="FILE", help="JSON reports (compat matrix --format json)")
@@ -98,8 +100,10 @@ def _matrix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     parse_shard(args.shard)
     if args.jobs < 1:
         raise NpuError(f"--jobs {args.jobs}: must be at least 1")
+    if args.cell_timeout <= 0:
+        raise NpuError(f"--cell-timeout {args.cell_timeout:g}: must be more than 0 seconds")
     report = run_matrix(drivers, firmware, workloads, jobs=args.jobs, force=args.force, shard=args.shard,
-                        progress=stderr)
+                        progress=stderr, cell_timeout_s=args.cell_timeout)
     colour = args.color == "always" or (args.color == "auto" and not args.output and stdout.isatty())
     _write(render(report, args.format, colour), args.output, stdout)
     return report.exit_status()

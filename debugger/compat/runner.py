@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from debugger.compat.cell import run_cell
+from debugger.compat.cell import CELL_TIMEOUT_S, run_cell
 from debugger.compat.report import MatrixReport
 from isa.errors import NpuError
 
@@ -57,7 +57,7 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _run(args: tuple[str, str, list[str] | None, bool]) -> dict[str, Any]:
+def _run(args: tuple[str, str, list[str] | None, bool, float | None]) -> dict[str, Any]:
     return run_cell(*args)
 
 
@@ -101,13 +101,14 @@ class Progress:
 
 def run_matrix(drivers: list[str], firmware: list[str], workloads: list[str], *, jobs: int = 1,
                force: bool = False, shard: str | None = None, progress: TextIO | None = None,
-               on_cell: Callable[[dict[str, Any]], None] | None = None) -> MatrixReport:
+               on_cell: Callable[[dict[str, Any]], None] | None = None,
+               cell_timeout_s: float | None = CELL_TIMEOUT_S) -> MatrixReport:
     """Run the cells (of the shard) and return the report; an interrupt gives an incomplete one."""
     picked = cells_of(drivers, firmware, parse_shard(shard))
     report = MatrixReport(list(drivers), list(firmware), list(workloads), force, shard)
     bar = Progress(len(picked), progress)
     started = time.perf_counter()
-    tasks = [(d, f, list(workloads), force) for d, f in picked]
+    tasks = [(d, f, list(workloads), force, cell_timeout_s) for d, f in picked]
 
     def finished(cell: dict[str, Any]) -> None:
         report.cells.append(cell)
@@ -143,7 +144,7 @@ def _prewarm(firmware: list[str]) -> None:
             image_for(str(image_path(f)))
 
 
-def _pooled(tasks: list[tuple[str, str, list[str] | None, bool]], jobs: int,
+def _pooled(tasks: list[tuple[str, str, list[str] | None, bool, float | None]], jobs: int,
             finished: Callable[[dict[str, Any]], None]) -> None:
     forkable = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
     method = "fork" if forkable else "spawn"

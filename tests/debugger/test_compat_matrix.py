@@ -207,3 +207,18 @@ def test_a_refusal_with_the_wrong_error_is_a_finding(monkeypatch) -> None:
     assert cell["detail"] == "wrong error DeviceTimeout: boot: no answer"
     report = MatrixReport(["1.0.0"], ["2.1.0"], ["matmul_fp16"], cells=[cell])
     assert report.exit_status() == 1 and render(report, "table").splitlines()[1].split() == ["1.0.0", "‼"]
+
+
+def test_a_hang_is_cut_off_and_reported(monkeypatch) -> None:
+    import time
+
+    from debugger.compat import check
+
+    monkeypatch.setattr(check, "open_device", lambda *a, **k: time.sleep(30))
+    t = time.perf_counter()
+    cell = run_cell("1.0.0", "2.1.0", ["matmul_fp16"], timeout_s=0.5)
+    assert time.perf_counter() - t < 10
+    assert cell["outcome"] == "unclean_refusal"
+    assert cell["detail"] == "hang: no result within 0.5 s of host time"
+    cell = run_cell("2.1.0", "2.1.0", ["matmul_fp16"], timeout_s=0.5)
+    assert (cell["outcome"], cell["detail"]) == ("fails", "hang: no result within 0.5 s of host time")
