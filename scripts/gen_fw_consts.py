@@ -70,8 +70,10 @@ def regs_inc() -> str:
     iset = instruction_set()
     pipes = sorted(iset.pipes.values(), key=lambda p: p.id)
     out += _group("Xnpu pipes", [(f"PIPE_{_ident(p.name)}", p.id) for p in pipes])
-    out += _group("npu.cfg registers", [(f"CFG_{_ident(c.name)}", c.index)
-                                        for c in sorted(iset.cfg.values(), key=lambda c: c.index)])
+    cfgs = sorted(iset.cfg.values(), key=lambda c: c.index)
+    out += _group("npu.cfg registers: index (npu.cfg takes the name) and reset value",
+                  [row for c in cfgs for row in ((f"CFG_{_ident(c.name)}", c.index),
+                                                 (f"CFG_{_ident(c.name)}_RESET", c.reset))])
     names = [p.name for p in pipes]
     out += _group("units, counted from the pipes", [
         ("HW_CUBE_UNITS", names.count("m")), ("HW_VECTOR_UNITS", names.count("v")),

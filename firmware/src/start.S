@@ -70,8 +70,8 @@ FUNC set_handshake
 #   2 DMA (MTE2) L1 -> L0A copy of a word pattern
 #   3 cube: int8 1x4 . 4x1 dot product into L0C
 #   4 MTE3 L0C -> UB and the vector unit: int32 add
-# Uses the first bytes of L1, L0A, L0B, L0C and UB and the npu.cfg registers (left as the
-# test set them; every command configures the units itself). Clobbers t0-t3, a1.
+# Uses the first bytes of L1, L0A, L0B, L0C and UB; puts the npu.cfg registers it set back
+# to their reset values, so that commands start from the documented state. Clobbers t0-t3, a1.
 FUNC boot_selftest
         ENTER   16
         li      a0, 1
@@ -134,7 +134,14 @@ FUNC boot_selftest
         li      t0, 140
         bne     t1, t0, 9f
         li      a0, 0
-9:      LEAVE   16
+9:      CFG_SETI mm_m, CFG_MM_M_RESET, t1
+        CFG_SETI mm_k, CFG_MM_K_RESET, t1
+        CFG_SETI mm_n, CFG_MM_N_RESET, t1
+        CFG_SETI mm_dtype, CFG_MM_DTYPE_RESET, t1
+        CFG_SETI mm_flags, CFG_MM_FLAGS_RESET, t1
+        CFG_SETI v_len, CFG_V_LEN_RESET, t1
+        CFG_SETI v_dtype, CFG_V_DTYPE_RESET, t1
+        LEAVE   16
 
         .bss
         .balign 32

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fwharness import FwHarness
 
+from firmware.hw.cfgregs import CfgRegisters
 from firmware.releases import abi_mask, release_line
 
 RELEASES = release_line().releases
@@ -87,3 +88,10 @@ def test_a_failing_self_test_is_reported_and_nothing_is_served() -> None:
     h.wr("version.abi_selected", 1)
     h.dev.advance(1_000_000)
     assert h.field("version.handshake.status") == before == "failed"
+
+
+def test_the_self_test_leaves_the_unit_configuration_at_its_reset_values() -> None:
+    h = FwHarness("2.1.0")
+    fresh = CfgRegisters()
+    assert {k: v for k, v in h.dev.cfgregs.sample().items() if k not in ("status", "fault_pc")} == {
+        k: v for k, v in fresh.sample().items() if k not in ("status", "fault_pc")}
