@@ -214,11 +214,12 @@ def test_a_hang_is_cut_off_and_reported(monkeypatch) -> None:
 
     from debugger.compat import check
 
+    check.static_check("1.0.0", "2.1.0")  # the image is verified once per process, outside the budget
     monkeypatch.setattr(check, "open_device", lambda *a, **k: time.sleep(30))
     t = time.perf_counter()
-    cell = run_cell("1.0.0", "2.1.0", ["matmul_fp16"], timeout_s=0.5)
+    cell = run_cell("1.0.0", "2.1.0", ["matmul_fp16"], timeout_s=2)
     assert time.perf_counter() - t < 10
     assert cell["outcome"] == "unclean_refusal"
-    assert cell["detail"] == "hang: no result within 0.5 s of host time"
-    cell = run_cell("2.1.0", "2.1.0", ["matmul_fp16"], timeout_s=0.5)
-    assert (cell["outcome"], cell["detail"]) == ("fails", "hang: no result within 0.5 s of host time")
+    assert cell["detail"] == "hang: no result within 2 s of host time"
+    cell = run_cell("2.1.0", "2.1.0", ["matmul_fp16"], timeout_s=2)
+    assert (cell["outcome"], cell["detail"]) == ("fails", "hang: no result within 2 s of host time")
