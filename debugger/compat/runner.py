@@ -24,8 +24,10 @@ from debugger.compat.report import MatrixReport
 from isa.errors import NpuError
 
 
-class Interrupted(Exception):
-    """Raised in the runner by SIGINT/SIGTERM so the report can still be written."""
+class Interrupted(BaseException):
+    """Raised in the runner by SIGINT/SIGTERM so the report can still be written.
+
+    A BaseException, so that a cell running inline (one job) does not record it as its own error."""
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

@@ -141,11 +141,12 @@ def test_merge_refuses_reports_of_different_matrices(tmp_path) -> None:
                               "(drivers, firmware, workloads or --force differ)\n")
 
 
-def test_sigterm_writes_a_complete_report_of_finished_cells(tmp_path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigterm_writes_a_complete_report_of_finished_cells(tmp_path, jobs: str) -> None:
     out = tmp_path / "report.json"
     cmd = [sys.executable, "-c", "import sys; from debugger.cli import main; sys.exit(main())", "compat",
            "matrix", "--drivers", "1.2.0", "1.3.0", "--firmware", "1.1.0", "1.2.0", "1.3.0",
-           "--workloads", "error_handling", "--jobs", "2", "--format", "json", "-o", str(out)]
+           "--workloads", "error_handling", "--jobs", jobs, "--format", "json", "-o", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     first = proc.stderr.readline()
     assert first.startswith("[1/6] driver ")
