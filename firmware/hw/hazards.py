@@ -15,6 +15,7 @@ instructions that were in flight when they were issued.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,28 +41,61 @@ class Race:
                 f"while {self.first.describe()} is in flight, no flag orders them")
 
 
+class _Span:
+    """One range list with what the overlap test needs worked out once, at issue.
+
+    `hull` is the smallest [lo, hi) holding every range ((0, 0) for none); `index` the
+    ranges' starts and ends when there are many of them, all non-empty, in ascending
+    order and disjoint (a strided DMA's rows), so that a lookup replaces a scan.
+    """
+
+    __slots__ = ("hull", "index", "ranges")
+
+    def __init__(self, ranges: Ranges) -> None:
+        self.ranges = tuple(ranges)
+        r = self.ranges
+        self.hull = (min(a for a, _ in r), max(a + n for a, n in r)) if r else (0, 0)
+        self.index: tuple[list[int], list[int]] | None = None
+        if len(r) >= _INDEX_MIN and all(n > 0 for _, n in r) and \
+                all(r[i][0] + r[i][1] <= r[i + 1][0] for i in range(len(r) - 1)):
+            self.index = ([a for a, _ in r], [a + n for a, n in r])
+
+
+_INDEX_MIN = 8  # shorter lists are scanned
+
+
 @dataclass
 class _Op:
     entry: Entry
     index: int
     vc: dict[str, int]
-    reads: Ranges
-    writes: Ranges
+    reads: _Span
+    writes: _Span
     candidates: list[tuple[_Op, str, int, int]] = field(default_factory=list)
 
 
-def _hull(r: Ranges) -> tuple[int, int]:
-    return (min(a for a, _ in r), max(a + n for a, n in r)) if r else (0, 0)
+def _overlap(a: _Span, b: _Span) -> tuple[int, int] | None:
+    """The first overlapping byte range of two range lists (strided DMAs have one range per row).
 
-
-def _overlap(a: Ranges, b: Ranges) -> tuple[int, int] | None:
-    """The first overlapping byte range of two range lists (strided DMAs have one range per row)."""
-    (lo_a, hi_a), (lo_b, hi_b) = _hull(a), _hull(b)
+    "First" in the lists' order: the first range of `a` that overlaps any range of `b`, with
+    the first such range of `b`. The hulls settle most pairs; an indexed `b` is searched.
+    """
+    (lo_a, hi_a), (lo_b, hi_b) = a.hull, b.hull
     if max(lo_a, lo_b) >= min(hi_a, hi_b):
         return None
-    for addr_a, n_a in a:
-        for addr_b, n_b in b:
-            lo, hi = max(addr_a, addr_b), min(addr_a + n_a, addr_b + n_b)
+    index = b.index
+    for addr_a, n_a in a.ranges:
+        end_a = addr_a + n_a
+        if n_a <= 0 or addr_a >= hi_b or end_a <= lo_b:
+            continue  # empty, or misses b's hull and so every range of b
+        if index is not None:
+            # b ascending and disjoint: the first range ending after addr_a is the first that can overlap
+            i = bisect_right(index[1], addr_a)
+            if i < len(index[0]) and index[0][i] < end_a:
+                return max(addr_a, index[0][i]), min(end_a, index[1][i])
+            continue
+        for addr_b, n_b in b.ranges:
+            lo, hi = max(addr_a, addr_b), min(end_a, addr_b + n_b)
             if lo < hi:
                 return lo, hi
     return None
@@ -97,7 +131,7 @@ class HazardTracker:
 
     def issue_op(self, entry: Entry, reads: Ranges, writes: Ranges) -> list[Race]:
         """Record an operation; returns the races known now (others may surface at a later setflag)."""
-        op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), tuple(reads), tuple(writes))
+        op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), _Span(reads), _Span(writes))
         for other in self.inflight.values():
             if other.entry.pipe == entry.pipe:
                 continue
