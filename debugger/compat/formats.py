@@ -46,11 +46,21 @@ def _mark(cell: dict[str, Any] | None) -> str:
     return symbol
 
 
+def _known_lines(ids: list[str]) -> list[str]:
+    """What firmware/known_issues.toml says of each known issue id."""
+    from firmware.releases import release_line
+
+    rows = {i.id: i for i in release_line().issues}
+    return [f"known issue {i}: {rows[i].operator} when {rows[i].condition}; fixed in {rows[i].fixed_in}"
+            for i in ids if i in rows]
+
+
 def _finding_lines(cell: dict[str, Any]) -> list[str]:
     head = f"driver {cell['driver']} × firmware {cell['column']}: {STYLE[_key(cell)][2]}"
     if cell["known"]:
         head += f" [{', '.join(cell['known'])}]"
     lines = [head, f"    declared: {cell['declared'] or 'no verdict'}"]
+    lines += [f"    {text}" for text in _known_lines(cell["known"])]
     failed = [w for w in cell["workloads"] if w["status"] == "fail"]
     for w in failed:
         lines.append(f"    workload {w['name']}: {w['detail']}")
