@@ -76,8 +76,8 @@ def test_table_has_symbols_legend_and_findings(small) -> None:
     start = lines.index("findings:")
     assert lines[start + 1] == ("  driver 1.2.0 × firmware 1.2.0: declared compatible but fails: known issue "
                                 "(accepted) [FW-120-1]")
-    assert lines[start + 3] == ("      known issue FW-120-1: ELTWISE when op = max and count is not a multiple "
-                                "of 16; fixed in 1.3.0")
+    assert lines[start + 3] == ("      known issue FW-120-1: ELTWISE when op = max and count is not a "
+                                "multiple of 16; fixed in 1.3.0")
     assert any("workload eltwise: eltwise max fp32 ×37: 5 of 37 elements differ" in x for x in lines[start:])
     assert any("expected [32.5, 33.5, 34.5, 35.5], actual" in x for x in lines[start:])
     assert "\x1b[" not in text and "\x1b[32m✓\x1b[0m" in render(report, "table", colour=True)
