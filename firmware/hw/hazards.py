@@ -62,6 +62,19 @@ class _Span:
 
 
 _INDEX_MIN = 8  # shorter lists are scanned
+_SPANS: dict[tuple[tuple[int, int], ...], _Span] = {}  # firmware issues the same tiles over and over
+_SPANS_MAX = 4096
+
+
+def _span(ranges: Ranges) -> _Span:
+    """The `_Span` of a range list, shared between issues of the same ranges (spans are never changed)."""
+    key = tuple(ranges)
+    span = _SPANS.get(key)
+    if span is None:
+        if len(_SPANS) >= _SPANS_MAX:
+            _SPANS.clear()
+        span = _SPANS[key] = _Span(key)
+    return span
 
 
 @dataclass
@@ -131,7 +144,7 @@ class HazardTracker:
 
     def issue_op(self, entry: Entry, reads: Ranges, writes: Ranges) -> list[Race]:
         """Record an operation; returns the races known now (others may surface at a later setflag)."""
-        op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), _Span(reads), _Span(writes))
+        op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), _span(reads), _span(writes))
         for other in self.inflight.values():
             if other.entry.pipe == entry.pipe:
                 continue

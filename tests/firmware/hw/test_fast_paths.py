@@ -58,3 +58,9 @@ def test_strided_rows_are_indexed_and_overlap_between_rows_is_none() -> None:
     assert rows.index is not None and rows.hull == (0x1000, 0x1000 + 63 * 64 + 16)
     assert hazards._overlap(hazards._Span([(0x1010, 0x30)]), rows) is None
     assert hazards._overlap(hazards._Span([(0x1010, 0x31)]), rows) == (0x1040, 0x1041)
+
+
+def test_equal_range_lists_share_one_span() -> None:
+    rows = _rows(0x2000, 32, 16, 64)
+    span = hazards._span(rows)
+    assert hazards._span(list(rows)) is span and span.ranges == tuple(rows)
