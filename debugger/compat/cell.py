@@ -150,7 +150,11 @@ def run_cell(driver: str, firmware: str, workloads: list[str] | None = None, for
     try:
         with _deadline(timeout_s):
             release = driver_line().release(driver)
-            static = static_check(release, firmware, force)
+            try:
+                static = static_check(release, firmware, force)
+            except NpuError as exc:  # no such file or release: the column's finding, like a damaged image
+                cell["outcome"], cell["detail"] = "image_invalid", str(exc)
+                return _timed(cell, started)
             cell["image"], cell["firmware"] = static.image, static.firmware
             verdict = static.verdict
             cell["verdict"] = verdict.to_dict() if verdict else None
@@ -168,6 +172,10 @@ def run_cell(driver: str, firmware: str, workloads: list[str] | None = None, for
     except Exception as exc:
         cell["outcome"] = "unclean_refusal" if cell["declared"] == "incompatible" else "fails"
         cell["detail"] = f"internal error: {type(exc).__name__}: {exc}"
+    return _timed(cell, started)
+
+
+def _timed(cell: dict[str, Any], started: float) -> dict[str, Any]:
     cell["seconds"] = round(time.perf_counter() - started, 3)
     return cell
 

@@ -226,3 +226,10 @@ def test_a_hang_is_cut_off_and_reported(monkeypatch) -> None:
     assert cell["detail"] == "hang: no result within 2 s of host time"
     cell = run_cell("2.1.0", "2.1.0", ["matmul_fp16"], timeout_s=2)
     assert (cell["outcome"], cell["detail"]) == ("fails", "hang: no result within 2 s of host time")
+
+
+def test_a_missing_image_is_its_column_finding(tmp_path) -> None:
+    missing = str(tmp_path / "npu-fw-9.9.9.elf")
+    cell = run_cell("1.0.0", missing, ["eltwise"])
+    assert (cell["outcome"], cell["column"], cell["workloads"]) == ("image_invalid", missing, [])
+    assert cell["detail"] == f"firmware {missing!r}: neither a file nor a firmware release version"
