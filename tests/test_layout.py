@@ -9,5 +9,5 @@ TESTS = Path(__file__).resolve().parent
 
 
 def test_test_module_names_are_unique() -> None:
-    names = Counter(p.name for p in TESTS.rglob("*.py") if p.name != "__init__.py" and p.name != "conftest.py")
+    names = Counter(p.name for p in TESTS.rglob("*.py") if p.name not in ("__init__.py", "conftest.py"))
     assert [name for name, count in names.items() if count > 1] == []

@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from debugger.compat import main
@@ -84,7 +85,6 @@ def test_table_has_symbols_legend_and_findings(small) -> None:
 
 
 def test_every_format_parses(small) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     report, bad = small
     data = json.loads(render(report, "json"))
     jsonschema.validate(data, SCHEMA)
@@ -155,7 +155,6 @@ def test_sigterm_writes_a_complete_report_of_finished_cells(tmp_path, jobs: str)
     proc.send_signal(signal.SIGTERM)
     rest = proc.stderr.read()
     assert proc.wait(timeout=60) == 1, rest
-    jsonschema = pytest.importorskip("jsonschema")
     data = json.loads(out.read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["incomplete"] is True
