@@ -12,27 +12,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+_STALE: tuple[int, str] = (-1, "")
+
 
 @dataclass
 class Clock:
-    """Current tick, ticks per core cycle, and the table of scheduled events."""
+    """Current tick, ticks per core cycle, and the table of scheduled events.
+
+    Change `events` through `schedule`/`cancel`/`clear`/`load_state` only: the earliest
+    event is kept worked out between changes (the device asks for it on every host access).
+    """
 
     now: int = 0
     tpc: int = 1  # ticks per cycle of the core/unit clock
     events: dict[str, int] = field(default_factory=dict)
+    _next: tuple[int, str] | None = field(default=_STALE, init=False, repr=False, compare=False)
 
     def schedule(self, name: str, tick: int) -> None:
         """Ask to be woken at `tick` (replacing any earlier request of the same name)."""
         self.events[name] = tick
+        self._next = _STALE
 
     def cancel(self, name: str) -> None:
-        self.events.pop(name, None)
+        if self.events.pop(name, None) is not None:
+            self._next = _STALE
+
+    def clear(self) -> None:
+        """Forget every scheduled event."""
+        self.events.clear()
+        self._next = _STALE
 
     def next_event(self) -> tuple[int, str] | None:
         """The earliest scheduled (tick, name), or None when nothing is scheduled."""
-        if not self.events:
-            return None
-        return min((tick, name) for name, tick in self.events.items())
+        nxt = self._next
+        if nxt is _STALE:
+            events = self.events
+            nxt = self._next = min((tick, name) for name, tick in events.items()) if events else None
+        return nxt
+
+    def next_tick(self) -> int | None:
+        """The tick of the earliest scheduled event, or None."""
+        nxt = self.next_event()
+        return None if nxt is None else nxt[0]
 
     def pop_due(self) -> str | None:
         """Remove and return the name of the earliest event due at or before now."""
@@ -40,6 +61,7 @@ class Clock:
         if nxt is None or nxt[0] > self.now:
             return None
         del self.events[nxt[1]]
+        self._next = _STALE
         return nxt[1]
 
     def cycles_to_ticks(self, cycles: int) -> int:
@@ -55,3 +77,4 @@ class Clock:
     def load_state(self, state: tuple[int, int, dict[str, int]]) -> None:
         self.now, self.tpc, events = state
         self.events = dict(events)
+        self._next = _STALE

@@ -114,12 +114,20 @@ class Device:
         attach_thermal(self)
         self.core.xnpu = self.xnpu
         self.core.mmio = MmioPort(self)
+        # The core's architectural state, read in place: whether the sleeping core has an
+        # interrupt to wake for is asked on every host access (mip and mie, no CSR decoding).
+        self._arch = self.core._c.a
+        self._thermal_every = cfg.thermal_update_ticks
+        self._idle_activity = self.thermal.activity(1, dict.fromkeys((*names, "s"), 0))
         self._in_slice = False
         self._cut = False
         self._watching = False
         self._slice_end = 0
         self._t0 = self._c0 = 0
         self._power_on = _power_on_state(cfg)
+        # The host's register accesses go straight to `bars` (one call less on the hottest path).
+        self.bar0_read = self.bars.bar0_read  # type: ignore[method-assign]
+        self.bar0_write = self.bars.bar0_write  # type: ignore[method-assign]
         self.reset()
 
     # ------------------------------------------------------------ state
@@ -133,7 +141,7 @@ class Device:
         """
         self.core.restore(self._power_on)
         self.clock.tpc = ticks_per_cycle(self.config.core_mhz)
-        self.clock.events.clear()
+        self.clock.clear()
         self.regs.reset()
         self.cfgregs.reset()
         self.pipes.reset()
@@ -241,6 +249,29 @@ class Device:
         """Run the device for `ticks` (the host's time passing); returns early on a debugger stop."""
         return self._run(self.now + max(0, ticks), None)
 
+    def host_latency(self, ticks: int) -> None:
+        """`advance(ticks)` for a host access, which has no use for the stop (no result is made).
+
+        The common case inline: the core sleeps in wfi (or is halted, or waits) and no
+        event falls before the access ends, so time just moves (`_skip_idle`, spelled out).
+        """
+        self._watching = False
+        if not (self._in_slice or self._pending_reset or ticks < 0):
+            clock = self.clock
+            target = clock.now + ticks
+            done = self.pipes.next_completion()
+            ev = clock.next_event()
+            if ((done is None or done[0] > target) and (ev is None or ev[0] > target)
+                    and (self.halted is not None or self.hung or self.wait is not None
+                         or (self.asleep and not self._arch.mip & self._arch.mie))):
+                clock.now = target
+                if target - self._accounted[0] >= self._thermal_every:
+                    self._account()
+                return
+        target = self.now + max(0, ticks)
+        if not self._skip_idle(target):
+            self._loop(target, None)
+
     def run_until(self, predicate: Callable[[], bool], timeout_ticks: int) -> DeviceStop:
         """Run until `predicate()` holds (checked whenever device state may have changed) or the timeout."""
         return self._run(self.now + max(0, timeout_ticks), predicate)
@@ -270,6 +301,9 @@ class Device:
         self._watching = predicate is not None
         if predicate is None and self._skip_idle(target):
             return DeviceStop("time", self.now)
+        return self._loop(target, predicate)
+
+    def _loop(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
         while True:
             self._process_due()
             if predicate is not None and predicate():
@@ -295,7 +329,8 @@ class Device:
         if (nxt is not None and nxt <= target) or self._pending_reset or self._core_can_run():
             return False
         self.clock.now = target
-        self._account()
+        if self._in_slice or target - self._accounted[0] >= self._thermal_every:
+            self._account()  # (not due sooner: `_account` would return at once)
         return True
 
     def _stopped(self, stop: DeviceStop) -> DeviceStop:
@@ -309,7 +344,8 @@ class Device:
         if self.halted is not None or self.hung or self.wait is not None:
             return False
         if self.asleep:
-            if self.core.csr("mip") & self.core.csr("mie"):
+            arch = self._arch
+            if arch.mip & arch.mie:
                 self.asleep = False
                 self.watchdog.wake(self.now)
                 self.schedule_watchdog()
@@ -318,11 +354,11 @@ class Device:
         return True
 
     def _next_event_tick(self) -> int | None:
-        ticks = [t for t in (self.pipes.next_completion() or (None,))[:1] if t is not None]
+        done = self.pipes.next_completion()
         ev = self.clock.next_event()
-        if ev is not None:
-            ticks.append(ev[0])
-        return min(ticks) if ticks else None
+        if done is None:
+            return None if ev is None else ev[0]
+        return done[0] if ev is None else min(done[0], ev[0])
 
     def _begin_slice(self, horizon: int) -> None:
         self._in_slice, self._cut = True, False
@@ -406,12 +442,19 @@ class Device:
         now = self.now
         if now <= t_prev or (not force and now - t_prev < self.config.thermal_update_ticks):
             return
-        busy_now = self.pipes.busy_at(now)
-        busy = {p: busy_now[p] - busy_prev.get(p, 0) for p in self.pipes.names}
         running = self.halted is None and not self.asleep and self.wait is None
-        busy["s"] = now - t_prev if running else 0
-        self._accounted = (now, busy_now)
-        if self.thermal.update(now - t_prev, busy):
+        pipes = self.pipes
+        if not running and busy_prev == pipes.busy_ticks and pipes.next_completion() is None:
+            # Nothing ran since t_prev: every busy count is 0, the activity is the idle one.
+            self._accounted = (now, busy_prev)
+            flipped = self.thermal.step(now - t_prev, self._idle_activity)
+        else:
+            busy_now = pipes.busy_at(now)
+            busy = {p: busy_now[p] - busy_prev.get(p, 0) for p in pipes.names}
+            busy["s"] = now - t_prev if running else 0
+            self._accounted = (now, busy_now)
+            flipped = self.thermal.update(now - t_prev, busy)
+        if flipped:
             self.irq.raise_host("thermal")
         publish(self)
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 ILLEGAL_INSTRUCTION = 2  # mcause of an illegal instruction
 
 Flag = tuple[str, str, int]  # (source pipe, destination pipe, event id)
+_STALE = object()
 
 
 class PlanLike(Protocol):
@@ -81,6 +82,7 @@ class Pipes:
     def reset(self) -> None:
         self.queues: dict[str, deque[Entry]] = {n: deque() for n in self.names}
         self.current: dict[str, tuple[Entry, int, int] | None] = dict.fromkeys(self.names)
+        self._done: Any = _STALE  # next_completion() between changes of `current`
         self.flags: set[Flag] = set()
         self.blocked: dict[str, Flag] = {}
         self.blocked_since: dict[str, int] = {}
@@ -100,11 +102,15 @@ class Pipes:
 
     def next_completion(self) -> tuple[int, str] | None:
         """(tick, pipe) of the earliest running operation's completion."""
+        done = self._done
+        if done is not _STALE:
+            return done
         best: tuple[int, int, str] | None = None
         for name, cur in self.current.items():
             if cur is not None and (best is None or (cur[2], self.order[name]) < best[:2]):
                 best = (cur[2], self.order[name], name)
-        return None if best is None else (best[0], best[2])
+        done = self._done = None if best is None else (best[0], best[2])
+        return done
 
     def busy_at(self, tick: int) -> dict[str, int]:
         """Busy ticks per pipe up to `tick`, counting the running operation's elapsed part.
@@ -152,6 +158,7 @@ class Pipes:
             assert cur is not None
             entry, start, _ = cur
             self.current[pipe] = None
+            self._done = _STALE
             self.busy_ticks[pipe] += end - start
             self.busy_cycles[pipe] += entry.plan.cycles if entry.plan is not None else 0
             self.completed[pipe] += 1
@@ -200,6 +207,7 @@ class Pipes:
                 continue
             assert head.plan is not None
             self.current[pipe] = (head, t, t + max(0, head.plan.cycles) * self.clock.tpc)
+            self._done = _STALE
 
     # ------------------------------------------------------------ snapshot
 
@@ -213,6 +221,7 @@ class Pipes:
         self.blocked_since = dict(since)
         self.queues = {n: deque(q) for n, q in queues.items()}
         self.current = dict(current)
+        self._done = _STALE
         self.flags = set(flags)
         self.blocked = dict(blocked)
         self.busy_ticks = dict(busy_ticks)

@@ -186,6 +186,14 @@ class RegisterFile:
             for observer in self._observers:
                 observer(event)
 
+    def slot(self, key: int | str) -> Slot:
+        """The live storage of a register: `slot.value` is what `peek` returns, read with no
+        lookup (device models poll a few registers on hot paths); it is never replaced."""
+        try:
+            return self._ports["unit"][key].slot
+        except KeyError:
+            return self._port(key, "unit").slot
+
     # ---------------------------------------------------------------- fields, for units
     def field(self, path: str) -> int:
         """A field's stored value, no side effects (`dma.err_cause` or `DMA.ERR_CAUSE.CAUSE`)."""

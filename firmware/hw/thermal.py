@@ -25,6 +25,9 @@ class Thermal:
     def __init__(self, config: DeviceConfig) -> None:
         self.config = config
         self.weights = dict(config.activity_weights)
+        self._decay: dict[int, float] = {}  # exp(-dt / tau) by dt: host accesses repeat the same dt
+        self.published: tuple | None = None  # what `publish` last brought in line (see there)
+        self.slots: tuple | None = None  # the register file and the registers `publish` reads
         self.reset()
 
     def reset(self) -> None:
@@ -42,9 +45,20 @@ class Thermal:
         """Advance `dt` ticks with the given busy ticks per pipe; True when the throttle flips."""
         if dt <= 0:
             return False
+        return self.step(dt, self.activity(dt, busy_ticks))
+
+    def step(self, dt: int, activity: float) -> bool:
+        """Advance `dt` ticks at a constant `activity`; True when the throttle flips."""
+        if dt <= 0:
+            return False
         c = self.config
-        target = c.ambient_c + c.thermal_gain_c * self.activity(dt, busy_ticks)
-        self.temp_c = target + (self.temp_c - target) * math.exp(-dt / c.thermal_tau_ticks)
+        target = c.ambient_c + c.thermal_gain_c * activity
+        decay = self._decay.get(dt)
+        if decay is None:
+            if len(self._decay) >= 256:
+                self._decay.clear()
+            decay = self._decay[dt] = math.exp(-dt / c.thermal_tau_ticks)
+        self.temp_c = target + (self.temp_c - target) * decay
         was = self.throttled
         if not was and self.temp_c > self.throttle_on_c:
             self.throttled = True
@@ -72,9 +86,25 @@ def attach_thermal(dev: Device) -> None:
 
 
 def publish(dev: Device) -> None:
-    """Bring the thermal registers and the clock in line with the model (after each update)."""
+    """Bring the thermal registers and the clock in line with the model (after each update).
+
+    Everything this reads is compared with what it left behind last time; when nothing
+    changed (an idle device cooling at ambient), bringing it in line again would change nothing.
+    """
     t = dev.thermal
-    t.throttle_on_c = dev.regs.peek("thermal.throttle_temp") / 10
+    slots = t.slots
+    if slots is None or slots[0] is not dev.regs:
+        regs = dev.regs
+        slots = t.slots = (regs, regs.slot("thermal.throttle_temp"), regs.slot("thermal.dvfs_req"),
+                           regs.slot("thermal.temp"), regs.slot("thermal.throttle"))
+    _, limit, dvfs, temp, throttle = slots
+    seen = (t.temp_c, t.throttled, t.throttle_on_c, dev.clock.tpc, limit.value, dvfs.value, temp.value,
+            throttle.value)
+    if seen == t.published:
+        return
+    t.throttle_on_c = limit.value / 10
     dev.reg_set("thermal.temp", max(0, round(t.temp_c * 10)), changed_only=True)
     dev.reg_set("thermal.throttle", int(t.throttled), changed_only=True)
-    dev.set_clock_mhz(t.clock_mhz(dev.regs.peek("thermal.dvfs_req")))
+    dev.set_clock_mhz(t.clock_mhz(dvfs.value))
+    t.published = (t.temp_c, t.throttled, t.throttle_on_c, dev.clock.tpc, limit.value, dvfs.value,
+                   temp.value, throttle.value)
