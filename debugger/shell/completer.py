@@ -88,8 +88,13 @@ class NpudbgCompleter(Completer):
         word = words[-1]
         head = text[: len(text) - len(word)]
         try:
-            cmd, _, _ = lookup(head)
+            cmd, _, rest = lookup(head)
         except Exception:
+            return
+        positionals = [a for a in cmd.parser._actions if not a.option_strings]
+        index = len(rest.split())
+        if index < len(positionals) and positionals[index].choices and not word.startswith(("$", "-")):
+            yield from _starting(word, (str(c) for c in positionals[index].choices))
             return
         choices: set[str] = set()
         takes_file = False
