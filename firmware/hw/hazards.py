@@ -145,15 +145,20 @@ class HazardTracker:
     def issue_op(self, entry: Entry, reads: Ranges, writes: Ranges) -> list[Race]:
         """Record an operation; returns the races known now (others may surface at a later setflag)."""
         op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), _span(reads), _span(writes))
+        reads, writes = op.reads, op.writes
+        (r_lo, r_hi), (w_lo, w_hi) = reads.hull, writes.hull
         for other in self.inflight.values():
             if other.entry.pipe == entry.pipe:
                 continue
-            hit = _overlap(op.reads, other.writes)
-            kind = "read-after-write"
-            if hit is None:
-                hit, kind = _overlap(op.writes, other.writes), "write-after-write"
-            if hit is None:
-                hit, kind = _overlap(op.writes, other.reads), "write-after-read"
+            # the hull tests of `_overlap`, inline: most pairs of in-flight tiles stop here
+            (ow_lo, ow_hi), (or_lo, or_hi) = other.writes.hull, other.reads.hull
+            hit = None
+            if max(r_lo, ow_lo) < min(r_hi, ow_hi):
+                hit, kind = _overlap(reads, other.writes), "read-after-write"
+            if hit is None and max(w_lo, ow_lo) < min(w_hi, ow_hi):
+                hit, kind = _overlap(writes, other.writes), "write-after-write"
+            if hit is None and max(w_lo, or_lo) < min(w_hi, or_hi):
+                hit, kind = _overlap(writes, other.reads), "write-after-read"
             if hit is not None:
                 op.candidates.append((other, kind, *hit))
         self.inflight[entry.seq] = op
