@@ -187,7 +187,9 @@ class MmioTrace:
             rec = MmioRecord(self._seq, a.cycle, side, kind, a.width // 8, self.base + a.offset, a.path,
                              a.new, pc, None)
         else:
-            site, call, api = (a.origin, 0, None) if isinstance(a.origin, str) else self._sites.find()
+            site, call, api = self._sites.find()
+            if isinstance(a.origin, str) and a.origin:
+                site = a.origin  # the caller named the site (a host program's own line)
             rec = MmioRecord(self._seq, a.cycle, side, kind, a.width // 8, self.base + a.offset, a.path,
                              a.new, None, site, call, api)
         if len(self.records) == self.records.maxlen:
