@@ -188,6 +188,11 @@ class MmioPort:
     def read(self, addr: int, size: int) -> int:
         dev = self.dev
         dev.sync()
+        if size == 4 and not addr & 3:  # a whole register
+            try:
+                return dev.regs.read(addr, "firmware", dev.core.pc)
+            except UnmappedError:
+                return 0
         return sub_read(dev, addr, size, "firmware", dev.core.pc)
 
     def write(self, addr: int, size: int, value: int) -> None:
