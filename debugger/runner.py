@@ -114,6 +114,9 @@ class Runner:
 
     def end(self) -> None:
         self.active = False
+        # A stop request the core never saw (Ctrl-C, or a host access noted while the core slept)
+        # belongs to this run only: a run of no instructions consumes it (nothing executes).
+        self.dev.core.run(max_insns=0)
 
     def step_over_breakpoint(self) -> StopEvent | None:
         """Resuming at a breakpoint address: run that one instruction first (gdb does the same)."""

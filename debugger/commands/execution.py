@@ -86,15 +86,19 @@ def finish(session, args) -> None:
     session.finish()
 
 
-_until = parser("until", "Run until LOCATION is reached (or another stop happens).")
-_until.add_argument("location", type=Location, nargs="+",
+_until = parser("until", "Run until LOCATION is reached (or another stop happens); without LOCATION,\n"
+                "the same as next.")
+_until.add_argument("location", type=Location, nargs="*",
                     help="*ADDR, SYMBOL, SYMBOL+OFF, FILE:LINE or LINE")
 
 
 @command("until", _until, category="running", aliases=("u",))
 @needs_halted
 def until(session, args) -> None:
-    session.until(args.location)
+    if args.location:
+        session.until(args.location)
+    else:
+        session.next()
 
 
 _advance = parser("advance", "Run until LOCATION is reached (gdb's advance; the same as until LOCATION).")
