@@ -146,19 +146,23 @@ class HazardTracker:
         """Record an operation; returns the races known now (others may surface at a later setflag)."""
         op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), _span(reads), _span(writes))
         reads, writes = op.reads, op.writes
+        # The hull tests of `_overlap`, inline (max(lo) < min(hi) spelled as comparisons):
+        # most pairs of in-flight tiles stop here. An empty list's hull is never "open".
         (r_lo, r_hi), (w_lo, w_hi) = reads.hull, writes.hull
+        r_open, w_open = r_lo < r_hi, w_lo < w_hi
+        pipe = entry.pipe
         for other in self.inflight.values():
-            if other.entry.pipe == entry.pipe:
+            if other.entry.pipe == pipe:
                 continue
-            # the hull tests of `_overlap`, inline: most pairs of in-flight tiles stop here
             (ow_lo, ow_hi), (or_lo, or_hi) = other.writes.hull, other.reads.hull
             hit = None
-            if max(r_lo, ow_lo) < min(r_hi, ow_hi):
+            if r_open and r_lo < ow_hi and ow_lo < r_hi and ow_lo < ow_hi:
                 hit, kind = _overlap(reads, other.writes), "read-after-write"
-            if hit is None and max(w_lo, ow_lo) < min(w_hi, ow_hi):
-                hit, kind = _overlap(writes, other.writes), "write-after-write"
-            if hit is None and max(w_lo, or_lo) < min(w_hi, or_hi):
-                hit, kind = _overlap(writes, other.reads), "write-after-read"
+            if w_open and hit is None:
+                if w_lo < ow_hi and ow_lo < w_hi and ow_lo < ow_hi:
+                    hit, kind = _overlap(writes, other.writes), "write-after-write"
+                if hit is None and w_lo < or_hi and or_lo < w_hi and or_lo < or_hi:
+                    hit, kind = _overlap(writes, other.reads), "write-after-read"
             if hit is not None:
                 op.candidates.append((other, kind, *hit))
         self.inflight[entry.seq] = op
