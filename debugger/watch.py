@@ -93,7 +93,7 @@ class MemoryWatch(Point):
             return None
         pc = stop.insn_pc if stop.insn_pc is not None else stop.pc
         lines = [f"\n{KINDS[self.kind]} {self.number}: {self.expr}", ""]
-        if self.kind == "read":
+        if self.kind == "read" or stop.kind == "read":
             lines.append(f"Value = {new}")
         else:
             if old is not None:

@@ -102,3 +102,19 @@ def test_lockstep_is_deterministic():
         outs.append(out + str(s.target.device.now))
         s.close()
     assert outs[0] == outs[1]
+
+
+def test_catch_irq_and_fault():
+    s = Session(workload="matmul")
+    assert run(s, "catch irq cq0") == "Catchpoint 1 (irq CQ0)\n"
+    assert run(s, "c").startswith("Catchpoint 1 (irq): host interrupt CQ0 raised\ncomplete () at ")
+    assert s.target.device.regs.field("host_irq.status.cq0") == 1
+    s.close()
+    s = Session(workload="matmul")
+    s.device.inject("dma_error", on="dma")
+    assert run(s, "catch fault") == "Catchpoint 1 (fault (any device error))\n"
+    out = run(s, "c")
+    assert out.startswith("Catchpoint 1 (fault): device error injected at tick ")
+    assert s.stops.last.reason == "catchpoint"
+    assert run(s, "c").startswith("[Host program raised BootFailed: firmware ")
+    s.close()

@@ -293,3 +293,16 @@ def test_same_script_twice_is_identical():
         out = run(s, "c", "bt", "c", "info registers", "info io queue0", "c")
         outputs.append(out + str(s.target.device.now))
     assert outputs[0] == outputs[1]
+
+
+def test_read_and_access_watchpoints(session, host):
+    run(session, "rwatch *(int*)&irq_events")
+    host.submit("nop")
+    out = run(session, "c")
+    assert out.startswith("Hardware read watchpoint 1: *(int*)&irq_events\n\nValue = 0\n"
+                          "read by the instruction at ")
+    run(session, "delete", "awatch *(int*)&irq_events")
+    first, second = run(session, "c"), run(session, "c")
+    assert "\nOld value = 0\nNew value = 1\nwritten by the instruction at " in first
+    assert "\nValue = 1\nread by the instruction at " in second  # an access watch shows a read as read
+    assert session.stops.last.reason == "watchpoint"
