@@ -121,3 +121,30 @@ def test_session_output_to_a_stream():
     s = Session(output=stream)
     s.execute("p 3")
     assert stream.getvalue() == "$1 = 3\n"
+
+
+def test_internal_errors_name_a_traceback_file(session):
+    from debugger.errors import describe
+
+    try:
+        raise ValueError("broken invariant")
+    except ValueError as exc:
+        text = describe(exc)
+    assert text.startswith("internal error: ValueError: broken invariant (traceback in ")
+    path = text.rsplit("traceback in ", 1)[1].rstrip(")")
+    with open(path, encoding="utf-8") as f:
+        assert "raise ValueError(\"broken invariant\")" in f.read()
+    session.execute("python session.out.line('ok')")
+    assert session.out.take() == "ok\n"
+
+
+def test_disassemble_range_and_strings(session):
+    nop = addr(session, "handle_nop")
+    out = run(session, f"disassemble {nop},+8").splitlines()
+    assert out == [f"Dump of assembler code from 0x{nop:x} to 0x{nop + 8:x}:",
+                   f"   0x{nop:08x} <handle_nop>:\taddi sp,sp,-16",
+                   f"   0x{nop + 4:08x} <handle_nop+4>:\tsw ra,12(sp)", "End of assembler dump."]
+    base = 0x13F100
+    session.write_memory(base, b"npu\tok\0rest\0")
+    assert run(session, f"x/2s {base}") == f'0x{base:08x}:\t"npu\\tok"\n0x{base + 7:08x}:\t"rest"\n'
+    assert run(session, f"x/3c {base}") == f"0x{base:08x}:\t110 'n'\t112 'p'\t117 'u'\n"
