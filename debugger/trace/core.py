@@ -18,6 +18,7 @@ import numpy as np
 
 from debugger.errors import DebuggerError
 from isa.core import KIND_EXEC, KIND_READ, KIND_WRITE
+from isa.core.trace import RECORD
 
 if TYPE_CHECKING:
     from isa.core import Core
@@ -58,8 +59,6 @@ class _Kept:
 
     def rows(self) -> np.ndarray:
         if not self.chunks:
-            from isa.core.trace import RECORD
-
             return np.zeros(0, dtype=RECORD)
         if len(self.chunks) > 1:
             self.chunks = [np.concatenate(self.chunks)]
@@ -115,22 +114,49 @@ class CoreTrace:
 
     def drain(self) -> int:
         """Move the ring's records into the traces; returns how many the ring held."""
-        if self.core.trace._ring is None:
+        ring = self.core.trace
+        if ring._ring is None:
             return 0
-        rows = self.core.drain_trace()
-        if not len(rows):
+        if self.insn:  # every executed pc is kept: take the whole ring
+            rows = self.core.drain_trace()
+            self.pcs.add(rows[rows["kind"] == KIND_EXEC])
+            if self.ranges:
+                self.mem.add(self._in_ranges(rows))
+            return len(rows)
+        # Memory ranges only: filter the ring where it lies (one pass over the records, no copy
+        # of the whole ring), then empty it as `TraceRing.drain` does.
+        c = ring._c
+        head, count, cap = int(c.ring_head), int(c.ring_count), len(ring._ring)
+        if not count:
             return 0
-        kind = rows["kind"]
-        if self.insn:
-            self.pcs.add(rows[kind == KIND_EXEC])
-        if self.ranges:
-            addr = rows["addr"].astype(np.int64)
-            end = addr + rows["size"]
-            hit = np.zeros(len(rows), dtype=bool)
-            for r in self.ranges:
-                hit |= (addr < r.hi) & (end > r.lo)
-            self.mem.add(rows[hit & (kind != KIND_EXEC)])
-        return len(rows)
+        records = ring._ring.view(RECORD)
+        tail = head + count
+        for part in (records[head:min(cap, tail)], records[:max(0, tail - cap)]):
+            if len(part):
+                self.mem.add(self._in_ranges(part))
+        c.ring_head, c.ring_count = 0, 0
+        return count
+
+    def _in_ranges(self, rows: np.ndarray) -> np.ndarray:
+        """The loads and stores of `rows` that touch a traced range (a new array).
+
+        One unsigned compare per record finds the candidates (an access starts at most 3
+        bytes before a range it touches); the exact test runs on those few only.
+        """
+        addr = rows["addr"]
+        cand = np.zeros(len(rows), dtype=bool)
+        for r in self.ranges:
+            lo = max(r.lo - 3, 0)
+            cand |= (addr - np.uint32(lo)) < np.uint32(r.hi - lo)
+        picked = rows[cand]
+        if not len(picked):
+            return picked
+        a = picked["addr"].astype(np.int64)
+        end = a + picked["size"]
+        hit = np.zeros(len(picked), dtype=bool)
+        for r in self.ranges:
+            hit |= (a < r.hi) & (end > r.lo)
+        return picked[hit & (picked["kind"] != KIND_EXEC)]
 
     def clear(self) -> None:
         self.drain()

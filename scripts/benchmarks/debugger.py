@@ -1,0 +1,148 @@
+"""Debugger benchmark: the firmware's CHECKSUM hot loop under the Session, with and without debugging aids.
+
+The firmware's CHECKSUM command (a scalar CRC-32 loop on the control core, about seven
+instructions a byte) runs over a large device buffer, at least 20 million instructions,
+under `debugger.Session` with:
+
+- `mips_plain`: nothing set;
+- `mips_1000_breakpoints`: 1000 breakpoints on firmware code the command never runs;
+- `mips_4_watchpoints`: 4 write watchpoints on firmware data the command never writes;
+- `mips_mmio_trace`: `trace mmio on` (every register access of both sides recorded);
+- `mips_mem_trace_4k`: `trace mem on` one 4 KiB range of the buffer being checksummed;
+
+and `startup_s`, the wall time of `npudbg --batch -ex quit` (open the default device,
+boot the newest firmware, exit), best of three. Each configuration's result is checked
+against zlib.crc32. Targets: breakpoints, watchpoints and MMIO tracing within 10% of
+plain; memory tracing at least half of plain; start-up under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MIB = 4  # about 30 million instructions
+UNUSED_CODE = ("handle_conv2d", "cv_", "conv", "handle_matmul", "mm_", "matmul", "handle_quant", "quant",
+               "handle_copy", "copy")
+UNTOUCHED_DATA = ("fw_trap_record", "cv_ctx", "cmd_args_off", "boot_dma_desc")
+
+
+def _code_addresses(session, n: int) -> list[int]:
+    """`n` instruction addresses in firmware functions a CHECKSUM never calls (each up to the next)."""
+    prog = session.target.program
+    funcs = sorted({s.value: s.name for s in prog.symbols if s.kind == "func"}.items())
+    addrs: list[int] = []
+    for (start, name), (end, _) in itertools.pairwise(funcs):
+        if name.startswith(UNUSED_CODE):
+            addrs += range(start, end, 4)
+    if len(addrs) < n:
+        raise SystemExit(f"only {len(addrs)} unused instruction addresses found")
+    return addrs[:n]
+
+
+def _setups(session, buf_addr: int) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
+    """Per configuration: what to do before the run, and how to undo it."""
+    def run(*lines: str) -> Callable[[], None]:
+        return lambda: [session.execute(line) for line in lines] and None
+
+    def breakpoints() -> None:
+        for addr in _code_addresses(session, 1000):
+            session.execute(f"break *{addr:#x}")
+
+    def watchpoints() -> None:
+        for name in UNTOUCHED_DATA:
+            session.execute(f"watch *(int*){session.symbol_value(name):#x}")
+
+    return {
+        "plain": (run(), run()),
+        "1000_breakpoints": (breakpoints, run("delete")),
+        "4_watchpoints": (watchpoints, run("delete")),
+        "mmio_trace": (run("trace mmio on"), run("trace mmio off", "trace clear")),
+        "mem_trace_4k": (run(f"trace mem on {buf_addr:#x} +4096"), run("trace mem off", "trace clear")),
+    }
+
+
+def measure(mib: int, repeat: int) -> dict[str, float]:
+    import numpy as np
+
+    import driver
+    from debugger.session import Session
+    from driver import transport
+
+    session = Session()
+    with transport.use(transport.InProcess(session.device)):
+        dev = driver.open()
+    size = mib << 20
+    data = np.random.default_rng(1).integers(0, 256, size, dtype=np.uint8)
+    buf = dev.ctx.alloc(size)
+    buf.write(data)
+    want = zlib.crc32(data.tobytes())
+    core = session.device.core
+    dev.submit("CHECKSUM", src=buf.addr, size=size, seed=0)  # warm-up: caches, predecode, allocations
+    session.cont()
+    out: dict[str, float] = {}
+    best = dict.fromkeys(_setups(session, buf.addr), float("inf"))
+    insns: dict[str, int] = {}
+    setups = _setups(session, buf.addr)
+    for _ in range(repeat):  # configurations interleaved, so that load from elsewhere hits them alike
+        for name, (setup, undo) in setups.items():
+            setup()
+            cmd = dev.submit("CHECKSUM", src=buf.addr, size=size, seed=0)
+            i0 = core.instret
+            t = time.process_time()  # CPU time of this process: what the session itself costs
+            ev = session.cont()
+            elapsed = time.process_time() - t
+            if ev.reason != "idle":
+                raise SystemExit(f"{name}: the run stopped with {ev.reason}: {ev.text}")
+            insns[name] = core.instret - i0
+            got = cmd.wait().value
+            if got != want:
+                raise SystemExit(f"{name}: CHECKSUM gave {got:#x}, zlib.crc32 {want:#x}")
+            best[name] = min(best[name], elapsed)
+            undo()
+            session.out.take()
+    for name in setups:
+        out[f"mips_{name}"] = round(insns[name] / best[name] / 1e6, 2)
+        out[f"instructions_{name}"] = insns[name]
+    session.close()
+    return out
+
+
+def startup(repeat: int = 3) -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "debugger.cli", "--batch", "-ex", "quit"], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t)
+    return round(best, 3)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench.py debugger", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--mib", type=int, default=DEFAULT_MIB, help="buffer size in MiB (default 4)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per configuration; the best counts")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    result = measure(args.mib, args.repeat)
+    result["startup_s"] = startup()
+    plain = result["mips_plain"]
+    for key in ("mips_1000_breakpoints", "mips_4_watchpoints", "mips_mmio_trace", "mips_mem_trace_4k"):
+        result[key.replace("mips_", "ratio_")] = round(result[key] / plain, 3)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        for key, value in result.items():
+            print(f"{key:<32} {value}")
+    return 0
