@@ -240,12 +240,13 @@ class Session:
         if ev.reason == "exited" or ev.reason == "idle":
             out.line(ev.text)
             return
-        if ev.text:
-            out.line(ev.text)
-        self._print_location(ev)
+        commands = self.points.items[ev.number].commands if ev.number in self.points.items else []
+        if not (commands and commands[0].strip() == "silent"):  # gdb: `silent` hides the stop itself
+            if ev.text:
+                out.line(ev.text)
+            self._print_location(ev)
         self.show_displays()
-        if ev.reason == "breakpoint" and ev.number in self.points.items:
-            self._run_point_commands(self.points.items[ev.number].commands)
+        self._run_point_commands(commands)
 
     def _print_location(self, ev: StopEvent) -> None:
         pc = ev.pc

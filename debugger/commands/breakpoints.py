@@ -188,7 +188,7 @@ for _name, _desc, _aliases in (("enable", "Enable breakpoints (all, or the numbe
 
 
 _commands = parser("commands", "Give breakpoint N (default: the last set) a command list, ended by `end`.\n"
-                   "The commands run each time it stops the target; `silent` first suppresses nothing here.")
+                   "The commands run each time it stops the target; `silent` first hides the stop message.")
 _commands.add_argument("number", type=Expr, nargs="?", help="breakpoint number")
 
 

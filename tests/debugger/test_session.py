@@ -306,3 +306,10 @@ def test_read_and_access_watchpoints(session, host):
     assert "\nOld value = 0\nNew value = 1\nwritten by the instruction at " in first
     assert "\nValue = 1\nread by the instruction at " in second  # an access watch shows a read as read
     assert session.stops.last.reason == "watchpoint"
+
+
+def test_silent_command_list(session, host):
+    run(session, "b handle_nop")
+    session.execute("commands 1\nsilent\np $pc == handle_nop\nend")
+    host.submit("nop")
+    assert run(session, "c") == "$1 = 1\n"
