@@ -62,7 +62,8 @@ def test_trap_on_the_doorbell_is_an_illegal_instruction_at_the_first_xnpu_issue(
     _eltwise(host)
     out = run(session, "continue")
     assert re.fullmatch(r"Catchpoint 1 \(trap illegal_instruction\), mtval 0x[0-9a-f]+", out.splitlines()[0])
-    assert session.code.symbolic(session.device.core.pc).startswith("handle_eltwise+")
+    assert re.fullmatch(r"  at 0x[0-9a-f]{8} <handle_eltwise\+\d+> at firmware/src/ops_eltwise.S:\d+",
+                        out.splitlines()[1])
 
 
 def test_irq_loss_drops_the_completion_interrupt(session, host) -> None:
