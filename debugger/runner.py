@@ -41,6 +41,8 @@ class Runner:
         self.internal: dict[int, tuple[int, str, Callable[[], bool]]] = {}
         self.core_stop_handlers: list[CoreStopHandler] = []  # other modules' stops (trace ring full, ...)
         self._interrupt = threading.Event()
+        self._requested = False  # a core.request_stop() the core may not have seen yet
+        self._last_core: StopReason | None = None
         self._was_halted: str | None = None
 
     @property
@@ -59,6 +61,7 @@ class Runner:
         try:
             self.dev.core.stop_with(("debugger", event))
         except NpuError:
+            self._requested = True
             self.dev.core.request_stop()
 
     def take_pending(self) -> StopEvent:
@@ -74,6 +77,7 @@ class Runner:
     def interrupt(self) -> None:
         """Ctrl-C: thread- and signal-safe."""
         self._interrupt.set()
+        self._requested = True
         self.dev.core.request_stop()
 
     # ------------------------------------------------------------ state
@@ -107,6 +111,7 @@ class Runner:
 
     # ------------------------------------------------------------ running
     def begin(self) -> None:
+        self._last_core = None
         self.pending.clear()
         self._interrupt.clear()
         self._was_halted = self.dev.halted
@@ -115,8 +120,11 @@ class Runner:
     def end(self) -> None:
         self.active = False
         # A stop request the core never saw (Ctrl-C, or a host access noted while the core slept)
-        # belongs to this run only: a run of no instructions consumes it (nothing executes).
-        self.dev.core.run(max_insns=0)
+        # belongs to this run only: a run of no instructions consumes it (nothing executes). Not
+        # after a caught trap: resuming would take the trap.
+        if self._requested and self._last_core != StopReason.TRAP:
+            self.dev.core.run(max_insns=0)
+        self._requested = False
 
     def step_over_breakpoint(self) -> StopEvent | None:
         """Resuming at a breakpoint address: run that one instruction first (gdb does the same)."""
@@ -183,6 +191,9 @@ class Runner:
         assert isinstance(stop, Stop)
         s = self.s
         r = stop.reason
+        self._last_core = r
+        if r == StopReason.STOP_REQUESTED:
+            self._requested = False
         if r == StopReason.BREAKPOINT:
             inner = self._internal_hit(stop.pc)
             return inner if inner is not None else s.points.breakpoint_hit(stop.pc)
