@@ -112,6 +112,14 @@ def test_history_is_saved_to_the_history_file(session, tmp_path, monkeypatch) ->
         ["+info pipes", "+trace status"]
 
 
+def test_ctrl_r_searches_the_history_backwards(session) -> None:
+    history = InMemoryHistory()
+    for line in ("trace status", "info pipes", "info device"):
+        history.append_string(line)
+    drive(session, "\x12pip\r\r", history=history)  # Ctrl-R, "pip": finds `info pipes`
+    assert session.out.take().startswith("pipe  state     queued  now\nMTE1  idle")
+
+
 def test_toolbar_shows_state_pc_cycles_firmware_and_traces(session) -> None:
     dev = session.device
     text = "".join(t for _, t in toolbar_text(session))
