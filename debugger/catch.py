@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from debugger.breakpoints import Point
 from debugger.errors import DebuggerError
 from debugger.stops import StopEvent
+from isa.registers import register_table
 
 if TYPE_CHECKING:
     from debugger.session import Session
@@ -25,10 +26,9 @@ if TYPE_CHECKING:
 
 # RISC-V privileged spec, table "Machine cause register (mcause) values after trap"
 # (exception codes the core raises).
-TRAP_CAUSES = {
-    "fetch_misaligned": 0, "fetch_fault": 1, "illegal_instruction": 2, "breakpoint": 3,
-    "load_misaligned": 4, "load_fault": 5, "store_misaligned": 6, "store_fault": 7, "ecall": 11,
-}
+# Exception causes by name, from the register table (the one list of causes); the core runs
+# in machine mode only, so an ecall from U-mode cannot happen and is not offered.
+TRAP_CAUSES = {c.name: c.code for c in register_table().exceptions() if c.name != "ecall_u"}
 SIDES = ("host", "firmware")
 
 
