@@ -5,12 +5,12 @@ the layers: an observer on the device's register file (MMIO), the core's trace r
 (memory, instructions; drained when full through the run loop's core-stop handlers
 and at every stop), and the session's stop events (for timelines). Files asked for
 with `save(..., at_exit=True)` are written again, complete, when the session ends for
-any reason (`close`, interpreter exit after an exception or Ctrl-C).
+any reason (`close_session`, the session being dropped, interpreter exit after an
+exception or Ctrl-C).
 """
 
 from __future__ import annotations
 
-import atexit
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,8 +57,9 @@ class Tracer:
         self.closed = False
         session.stops.subscribe(self._on_stop)
         session.runner.core_stop_handlers.append(_core_stop)
-        ref = weakref.ref(self)
-        atexit.register(lambda: (t := ref()) is not None and t.close())
+        # When the session goes away (closed and dropped, or the interpreter exits after an
+        # error or Ctrl-C), the traces are flushed; the finalizer holds the tracer, not the session.
+        weakref.finalize(session, self.close)
 
     # ------------------------------------------------------------ attachments
     def _on_stop(self, event: StopEvent) -> None:

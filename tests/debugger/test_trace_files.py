@@ -138,3 +138,23 @@ def test_at_exit_files_are_written_complete_when_the_session_ends(tmp_path) -> N
     assert len(lines) == 1 + executed and executed > 500
     close_session(s)  # idempotent
     assert path.read_text().splitlines() == lines
+
+
+def test_at_exit_file_of_a_batch_run_that_fails(tmp_path) -> None:
+    """npudbg --batch stops at the first error; the trace file is still written, complete."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "batch.jsonl"
+    done = subprocess.run([sys.executable, "-m", "debugger.cli", "--batch", "--workload", "nop",
+                           "-ex", "trace mmio on", "-ex", f"trace save {path} --at-exit", "-ex", "run",
+                           "-ex", "frobnicate", "-ex", "echo not reached"],
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1 and "-ex 4: error: undefined command" in done.stderr
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    doorbells = [r for r in rows[1:] if r["register"] == "QUEUE0.SQ_DOORBELL"]
+    assert len(doorbells) == 3  # the workload's three NOPs
