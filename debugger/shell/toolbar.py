@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def toolbar_text(session: Session) -> StyleAndTextTuples:
     """The toolbar's pieces for the session as it is now."""
-    from debugger.trace.tracer import _TRACERS
+    from debugger.trace.tracer import existing
 
     dev = session.target.device
     state = session.runner.state()
@@ -27,7 +27,7 @@ def toolbar_text(session: Session) -> StyleAndTextTuples:
         where = session.code.symbolic(pc)
     except Exception:  # a view must never break the prompt (no symbols, a damaged image)
         where = "?"
-    tracer = _TRACERS.get(session)
+    tracer = existing(session)
     traces = tracer.active() if tracer is not None else []
     stopped = session.stops.last
     parts: StyleAndTextTuples = [

@@ -36,6 +36,11 @@ def tracer(session: Session) -> Tracer:
     return t
 
 
+def existing(session: Session) -> Tracer | None:
+    """The session's tracer if one was made (views use this: looking must not attach anything)."""
+    return _TRACERS.get(session)
+
+
 def close_session(session: Session) -> None:
     """Flush the session's traces (files saved with at_exit are written complete); safe to repeat."""
     t = _TRACERS.get(session)
