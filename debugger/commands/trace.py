@@ -110,9 +110,20 @@ def trace_show(session, args) -> None:
         rows = list(t.insn_rows())
         out.line(out.style(f"Instruction trace: {len(rows)} instructions (core cycle, pc)", "heading"))
         for r in rows[-args.count:] if args.count else []:
-            out.line(f"{r['cycle']:>12}  0x{r['pc']:08x} <{code.symbolic(r['pc'])}>")
+            pc = r["pc"]
+            out.line(f"{r['cycle']:>12}  0x{pc:08x} <{code.symbolic(pc)}>  {_insn_text(session, pc)}")
     if not shown:
         out.line("Nothing traced. Use 'trace mmio on', 'trace mem on RANGE' or 'trace insn on'.")
+
+
+def _insn_text(session, pc: int) -> str:
+    """The instruction at `pc` as objdump shows it (what is in memory now)."""
+    from isa.disasm import disassemble
+
+    try:
+        return disassemble(session.read_memory(pc, 4), pc, session.target.program.symbols)[0].text
+    except Exception:  # a view: an unreadable word shows as nothing, never an error
+        return ""
 
 
 _save = parser("trace save", "Write the traces to FILE.\n"

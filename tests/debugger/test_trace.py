@@ -136,6 +136,17 @@ def test_instruction_trace_has_every_instruction_even_past_a_full_ring(session, 
     assert (rows["cycle"][1:] > rows["cycle"][:-1]).all()
 
 
+def test_instruction_trace_shows_the_instructions(session, host) -> None:
+    run(session, "trace insn on")
+    host.submit("NOP")
+    run(session, "continue")
+    lines = run(session, "trace show 2 insn").splitlines()
+    rows = tracer(session).core.pcs.rows()
+    assert lines[0] == f"Instruction trace: {len(rows)} instructions (core cycle, pc)"
+    pc = int(rows["pc"][-1])
+    assert lines[2] == f"{int(rows['cycle'][-1]):>12}  0x{pc:08x} <{session.code.symbolic(pc)}>  wfi"
+
+
 def test_trace_clear_and_status(session, host) -> None:
     run(session, "trace mmio on", "trace insn on", "trace mem on 0x100000,0x100100")
     host.submit("NOP")
