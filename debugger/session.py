@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from debugger.breakpoints import Points
-from debugger.code import CodeInfo
 from debugger.errors import DebuggerError, describe
-from debugger.expr import Evaluator
 from debugger.output import Output
 from debugger.runner import Runner
 from debugger.stops import StopEvent, StopEvents
@@ -32,6 +31,8 @@ from debugger.target import Target
 from isa.errors import NpuError
 
 if TYPE_CHECKING:
+    from debugger.code import CodeInfo
+    from debugger.expr import Evaluator
     from debugger.hostprog import HostProgram
 
 LineReader = Callable[[str], "str | None"]  # prompt -> next line, None at end of input
@@ -52,8 +53,6 @@ class Session:
         self.stops = StopEvents()
         self.runner = Runner(self)
         self.points = Points(self)
-        self.code = CodeInfo(self)
-        self.evaluator = Evaluator(self)
         self.history: list[int] = []
         self.displays: list[tuple[int, str, str]] = []  # (number, format, expression)
         self._display_next = 1
@@ -70,6 +69,20 @@ class Session:
         self._remember()
         if workload:
             self.load_workload(workload)
+
+    @cached_property
+    def code(self) -> CodeInfo:
+        """Symbols, frames and source lines (made on first use: a run that never asks does not import it)."""
+        from debugger.code import CodeInfo
+
+        return CodeInfo(self)
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        """The expression evaluator (made on first use)."""
+        from debugger.expr import Evaluator
+
+        return Evaluator(self)
 
     # ------------------------------------------------------------ commands
     def execute(self, text: str) -> None:

@@ -1,0 +1,57 @@
+"""`npudbg --batch -ex quit` imports only what opening the device and booting the firmware need.
+
+Each run is a fresh interpreter (a subprocess), so modules other tests imported do not
+hide a start-up import. The control run shows the same check sees a lazy import once a
+command needs it, so the "not imported" assertions can fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Heavy or optional parts a quit never needs: disassembly, ELF symbols and DWARF, the register
+# description compiler, the interactive shell, test tooling, the driver side, compatibility tool.
+NOT_AT_STARTUP = ("capstone", "elftools", "elftools.dwarf", "systemrdl", "prompt_toolkit", "hypothesis",
+                  "unicorn", "isa.elfread", "isa.disasm", "isa.asm", "debugger.shell", "debugger.compat",
+                  "debugger.hostprog", "debugger.code", "debugger.expr")
+
+_RUN = """
+import json, sys
+from debugger.cli import main
+status = main(["--batch", *sys.argv[1:]])
+sys.stdout.write("\\n" + json.dumps({"status": status, "modules": sorted(sys.modules)}) + "\\n")
+"""
+
+
+def _modules_after(*args: str) -> set[str]:
+    """The modules loaded once `npudbg --batch ARGS...` has finished, in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["status"] == 0, done.stderr
+    return set(report["modules"])
+
+
+@pytest.fixture(scope="module")
+def quit_modules() -> set[str]:
+    return _modules_after("-ex", "quit")
+
+
+@pytest.mark.parametrize("name", NOT_AT_STARTUP)
+def test_quit_does_not_import(name: str, quit_modules: set[str]) -> None:
+    assert importlib.util.find_spec(name.split(".")[0]) is not None, f"{name} is not installed"
+    assert name not in quit_modules
+
+
+def test_quit_imports_the_device_and_core(quit_modules: set[str]) -> None:
+    assert {"debugger.session", "firmware.hw.device", "isa.core.api"} <= quit_modules
+
+
+def test_a_command_that_needs_symbols_imports_them_on_first_use() -> None:
+    loaded = _modules_after("-ex", "bt", "-ex", "p 1 + 1", "-ex", "quit")
+    assert {"isa.elfread", "elftools.elf.elffile", "debugger.code", "debugger.expr"} <= loaded
