@@ -158,3 +158,26 @@ def test_clock_keeps_its_earliest_event_through_every_change() -> None:
     assert clock.next_event() == (5, "x")
     clock.clear()
     assert clock.next_event() is None and clock.events == {}
+
+
+def _earliest_completion(pipes) -> tuple[int, str] | None:
+    running = [(cur[2], pipes.order[name], name) for name, cur in pipes.current.items() if cur is not None]
+    return (min(running)[0], min(running)[2]) if running else None
+
+
+def test_pipes_keep_their_earliest_completion_through_a_program() -> None:
+    dev = Device()
+    load(dev, "matmul", M=16, K=16, N=16, FLAG=1)
+    seen_running = 0
+    for _ in range(400):
+        dev.step()
+        assert dev.pipes.next_completion() == _earliest_completion(dev.pipes)
+        seen_running += dev.pipes.next_completion() is not None
+        if dev.halted is not None or dev.asleep:
+            break
+    assert seen_running > 0
+    snap = dev.snapshot()
+    dev.reset()
+    assert dev.pipes.next_completion() is None
+    dev.restore(snap)
+    assert dev.pipes.next_completion() == _earliest_completion(dev.pipes)
