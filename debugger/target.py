@@ -35,11 +35,39 @@ def resolve_image(firmware: str | Path | None) -> tuple[Path, str | None]:
         if not path.is_file():
             raise DebuggerError(f"firmware {firmware}: no such file (give a path or a release version)")
         return path, None
-    from firmware.releases import release_line
+    found = _listed_image(None if firmware is None else str(firmware))
+    if found is not None:
+        return found
+    from firmware.releases import release_line  # validates the tables and says what is wrong
 
     line = release_line()
     release = line.newest if firmware is None else line.release(str(firmware))
     return Path(str(release.image_path())), str(release.version)
+
+
+def _listed_image(version: str | None) -> tuple[Path, str] | None:
+    """The image of release `version` (None: the newest) read straight from `releases.toml`.
+
+    Start-up needs only a version and a path, not the validated release model (which
+    loads the ABI table too); anything unusual returns None and the full loader decides.
+    """
+    import tomllib
+
+    import firmware
+
+    try:
+        rows = tomllib.loads((Path(firmware.__file__).parent / "releases.toml").read_text("utf-8"))["release"]
+        listed = {tuple(int(p) for p in row["version"].split(".")): row for row in rows}
+        if any(not _VERSION.match(row["version"]) or not isinstance(row["image"], str) for row in rows):
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    key = max(listed, default=None) if version is None else tuple(int(p) for p in version.split("."))
+    row = listed.get(key) if key is not None else None
+    if row is None:
+        return None
+    path = Path(firmware.__file__).parent / row["image"]
+    return (path, row["version"]) if path.is_file() else None
 
 
 def _load_segments(data: bytes, name: str) -> tuple[int, list[tuple[int, bytes]]]:

@@ -1,5 +1,8 @@
 """`npudbg --batch -ex quit` imports only what opening the device and booting the firmware need.
 
+The default image is found from `releases.toml` directly (the validated release line is
+loaded only when that lookup finds nothing); it must name the same image.
+
 Each run is a fresh interpreter (a subprocess), so modules other tests imported do not
 hide a start-up import. The control run shows the same check sees a lazy import once a
 command needs it, so the "not imported" assertions can fail.
@@ -14,11 +17,15 @@ import sys
 
 import pytest
 
+from debugger.target import resolve_image
+from firmware.releases import release_line
+from isa.errors import NpuError
+
 # Heavy or optional parts a quit never needs: disassembly, ELF symbols and DWARF, the register
 # description compiler, the interactive shell, test tooling, the driver side, compatibility tool.
 NOT_AT_STARTUP = ("capstone", "elftools", "elftools.dwarf", "systemrdl", "prompt_toolkit", "hypothesis",
                   "unicorn", "isa.elfread", "isa.disasm", "isa.asm", "debugger.shell", "debugger.compat",
-                  "debugger.hostprog", "debugger.code", "debugger.expr")
+                  "debugger.hostprog", "debugger.code", "debugger.expr", "firmware.releases", "firmware.abi")
 
 _RUN = """
 import json, sys
@@ -55,3 +62,15 @@ def test_quit_imports_the_device_and_core(quit_modules: set[str]) -> None:
 def test_a_command_that_needs_symbols_imports_them_on_first_use() -> None:
     loaded = _modules_after("-ex", "bt", "-ex", "p 1 + 1", "-ex", "quit")
     assert {"isa.elfread", "elftools.elf.elffile", "debugger.code", "debugger.expr"} <= loaded
+
+
+def test_the_quick_release_lookup_agrees_with_the_release_line() -> None:
+    line = release_line()
+    assert resolve_image(None) == (line.newest.image_path(), str(line.newest.version))
+    for release in line.releases:
+        assert resolve_image(str(release.version)) == (release.image_path(), str(release.version))
+
+
+def test_an_unknown_release_is_reported_by_the_release_line() -> None:
+    with pytest.raises(NpuError, match=r"^no firmware release 9\.9\.9 \(releases: 1\.0\.0, "):
+        resolve_image("9.9.9")
