@@ -92,7 +92,8 @@ _catch = parser("catch", "Stop on an event:\n"
                 "  catch mmio [read|write] REGISTER-OR-BLOCK [host|firmware]\n"
                 "  catch irq [CAUSE]       a host interrupt cause (HOST_IRQ.STATUS field)\n"
                 "  catch trap [CAUSE]      a core exception (illegal_instruction, load_fault, ...)\n"
-                "  catch fault             any device error")
+                "  catch fault             any device error\n"
+                "  catch race              a race between pipes (its own command: help catch race)")
 _catch.add_argument("event", choices=("mmio", "irq", "trap", "fault"), help="kind of event")
 _catch.add_argument("what", nargs="*", help="the event's arguments (see above)")
 
