@@ -1,8 +1,8 @@
 """Reading firmware ELF files: the one reader the runner, the debugger and the driver use.
 
 `load_elf` checks the header itself (so that a wrong file gets a one-line
-reason), then reads segments, symbols, DWARF line rows and the manifest note
-with pyelftools, imported only when a file is actually loaded.
+reason) and reads the symbol table with struct (fast); segments, DWARF line rows
+and the manifest note come from pyelftools, imported only when a file is loaded.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from isa.errors import NpuError
 
 EM_RISCV = 243
 _MACHINES = {3: "x86", 8: "MIPS", 20: "PowerPC", 40: "ARM", 62: "x86-64", 183: "AArch64", 243: "RISC-V"}
-_KINDS = {"STT_NOTYPE": "notype", "STT_OBJECT": "object", "STT_FUNC": "func", "STT_SECTION": "section",
-          "STT_FILE": "file"}
-_BINDINGS = {"STB_LOCAL": "local", "STB_GLOBAL": "global", "STB_WEAK": "weak"}
 
 
 class ElfError(NpuError):
@@ -185,19 +182,53 @@ def _segments(elf, size: int) -> list[Segment]:
     return sorted(out, key=lambda s: s.addr)
 
 
-def _symbols(elf) -> list[Symbol]:
-    symtab = elf.get_section_by_name(".symtab")
+_KIND_CODES = {0: "notype", 1: "object", 2: "func", 3: "section", 4: "file"}
+_BINDING_CODES = {0: "local", 1: "global", 2: "weak"}
+SHT_SYMTAB = 2
+SHN_LORESERVE = 0xFF00  # st_shndx from here up is special (absolute, common, ...): no section
+
+
+def _symbols(data: bytes) -> list[Symbol]:
+    """`.symtab` read with struct (pyelftools builds an object per symbol: slow for the ~1000
+    absolute `.equ` symbols of the generated includes). Bad offsets raise ElfError."""
+    shoff = struct.unpack_from("<I", data, 32)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 46)
+    if shoff == 0 or shnum == 0:
+        return []
+    if shentsize < 40 or shstrndx >= shnum:
+        raise ElfError(f"malformed ELF file: section header entries of {shentsize} bytes, "
+                       f"names in section {shstrndx} of {shnum}")
+    headers = [struct.unpack_from("<10I", data, shoff + i * shentsize) for i in range(shnum)]
+
+    def body(index: int, what: str) -> bytes:
+        if index >= shnum:
+            raise ElfError(f"malformed ELF file: {what} is section {index} of {shnum}")
+        offset, size = headers[index][4], headers[index][5]
+        if offset + size > len(data):
+            raise ElfError(f"malformed ELF file: {what} (section {index}) lies outside the file", "truncated")
+        return data[offset:offset + size]
+
+    shstr = body(shstrndx, "the section name table")
+    names = [_cstring(shstr, h[0]) for h in headers]
+    symtab = next((i for i, h in enumerate(headers) if names[i] == ".symtab" and h[1] == SHT_SYMTAB), None)
     if symtab is None:
         return []
-    names = {i: s.name for i, s in enumerate(elf.iter_sections())}
+    entsize = headers[symtab][9] or 16
+    if entsize < 16:
+        raise ElfError(f"malformed ELF file: .symtab entries of {entsize} bytes")
+    table, strings = body(symtab, ".symtab"), body(headers[symtab][6], "the .symtab string table")
     out = []
-    for sym in list(symtab.iter_symbols())[1:]:
-        shndx = sym["st_shndx"]
-        section = names.get(shndx) if isinstance(shndx, int) else None
-        out.append(Symbol(sym.name, sym["st_value"], sym["st_size"],
-                          _KINDS.get(sym["st_info"]["type"], "notype"),
-                          _BINDINGS.get(sym["st_info"]["bind"], "local"), section))
+    for off in range(entsize, len(table) - 15, entsize):  # entry 0 is the null symbol
+        name, value, size, info, _, shndx = struct.unpack_from("<IIIBBH", table, off)
+        section = names[shndx] if 0 < shndx < min(shnum, SHN_LORESERVE) else None
+        out.append(Symbol(_cstring(strings, name), value, size, _KIND_CODES.get(info & 0xF, "notype"),
+                          _BINDING_CODES.get(info >> 4, "local"), section))
     return out
+
+
+def _cstring(table: bytes, offset: int) -> str:
+    end = table.find(b"\0", offset)
+    return table[offset:end if end >= 0 else len(table)].decode("utf-8", "replace")
 
 
 def _lines(elf) -> tuple[list[Line], list[tuple[int, int]]]:
@@ -286,7 +317,7 @@ def _parse(data: bytes) -> Program:
         segments = _segments(elf, len(data))
         sections = [SectionRange(s.name, s["sh_addr"], s["sh_size"], _section_letters(s["sh_flags"]))
                     for s in elf.iter_sections() if s["sh_flags"] & 2]
-        symbols = _symbols(elf)
+        symbols = _symbols(data)
         lines, ranges = _lines(elf)
         note = _manifest_of(elf)
     except ElfError:
