@@ -274,6 +274,8 @@ class HostProgram:
         with self._cond:
             self._cond.wait_for(lambda: self._turn == "host")
         old = driver_transport.set_provider(self._transport)
+        target = self.session.target
+        old_defaults = driver_transport.set_defaults(str(target.image_path), target.driver_version)
         try:
             if self._killed:
                 raise _Killed
@@ -296,6 +298,7 @@ class HostProgram:
             self.result = f"[Host program raised {type(exc).__name__}: {exc}{_raised_at(exc)}]"
         finally:
             driver_transport.set_provider(old)
+            driver_transport.restore_defaults(old_defaults)
             for t in self._transports:
                 t.close()
         with self._cond:

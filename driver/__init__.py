@@ -29,7 +29,8 @@ def open(firmware: str | Path | bytes | None = None, release: str | None = None,
          irq: bool = True, **options: Any) -> Device:
     """Open the NPU: reset, load and verify `firmware`, boot, apply the version policy, handshake.
 
-    `firmware`: None (the newest release's image), a release version ("1.3.0"), a path
+    `firmware`: None (the default the transport context names, else the newest release's
+    image), a release version ("1.3.0"), a path
     or the bytes of an ELF. `release`: the driver release profile to act as (default:
     this driver). `transport`: a transport, or a `Bus` whose observers should see
     bring-up too (default: `driver.transport`'s provider, which may also return a Bus).
@@ -39,6 +40,9 @@ def open(firmware: str | Path | bytes | None = None, release: str | None = None,
     from driver import transport as _transport
     from driver.device import Device
 
+    chosen = _transport.defaults()
+    firmware = chosen.get("firmware") if firmware is None else firmware
+    release = chosen.get("release") if release is None else release
     return Device(transport or _transport.open_transport(), firmware, release, policy=policy, force=force,
                   irq=irq, **options)
 

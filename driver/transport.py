@@ -72,6 +72,9 @@ class InProcess:
 
 _lock = threading.Lock()
 _provider: Provider | None = None
+# What `driver.open()` loads when its caller names nothing: set by whoever owns the device
+# (a debugger running an unmodified program that was started with --firmware/--driver).
+_defaults: dict[str, str | None] = {}
 
 
 def default_provider() -> Transport:
@@ -85,6 +88,24 @@ def set_provider(provider: Provider | None) -> Provider | None:
     with _lock:
         old, _provider = _provider, provider
     return old
+
+
+def set_defaults(firmware: str | None = None, release: str | None = None) -> dict[str, str | None]:
+    """The firmware and driver release `driver.open()` uses when given none; returns the old ones."""
+    global _defaults
+    with _lock:
+        old, _defaults = _defaults, {"firmware": firmware, "release": release}
+    return old
+
+
+def restore_defaults(old: dict[str, str | None]) -> None:
+    global _defaults
+    with _lock:
+        _defaults = old
+
+
+def defaults() -> dict[str, str | None]:
+    return dict(_defaults)
 
 
 def current() -> Provider:

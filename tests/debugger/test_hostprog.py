@@ -118,3 +118,21 @@ def test_catch_irq_and_fault():
     assert s.stops.last.reason == "catchpoint"
     assert run(s, "c").startswith("[Host program raised BootFailed: firmware ")
     s.close()
+
+
+def test_unmodified_script_gets_the_sessions_firmware_and_driver(tmp_path):
+    """`driver.open()` with no arguments inside the session opens what npudbg was started with."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import driver
+
+        with driver.open() as dev:
+            v = dev.versions
+            raise SystemExit(0 if (v["firmware"], v["driver"]) == ("1.3.0", "1.2.0") else 7)
+    """))
+    s = Session(firmware="1.3.0", driver="1.2.0", workload=str(script))
+    assert run(s, "c") == "[Host program exited with code 0]\n"
+    s.close()
+    import driver.transport
+
+    assert driver.transport.defaults() == {}
