@@ -11,6 +11,7 @@ command needs it, so the "not imported" assertions can fail.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import io
 import json
@@ -96,3 +97,16 @@ def test_the_struct_symbol_reader_agrees_with_pyelftools() -> None:
                     for s in list(elf.get_section_by_name(".symtab").iter_symbols())[1:]]
         got = [(s.name, s.value, s.size, s.kind, s.binding, s.section) for s in load_elf(data).symbols]
         assert len(got) > 1000 and got == expected, release.version
+
+
+def test_start_up_restores_the_collector_state() -> None:
+    """Start-up runs without cyclic GC; afterwards the caller's setting is back, either way."""
+    from debugger.cli import main
+
+    assert gc.isenabled()
+    assert main(["--batch", "-ex", "p 1"]) == 0 and gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["--batch", "-ex", "p 1"]) == 0 and not gc.isenabled()
+    finally:
+        gc.enable()
