@@ -12,12 +12,10 @@ what opening the device needs.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import importlib.util
 import signal
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -122,18 +120,29 @@ def plain_loop(session: Session) -> int:
     return session.exit_requested or 0
 
 
-@contextlib.contextmanager
-def _start_up() -> Iterator[None]:
+class _StartUp:
     """No cyclic GC while start-up imports modules and boots the device: it allocates many
-    long-lived objects and no garbage cycles worth collecting, and the collector's passes
-    over them cost about 5% of start-up. The previous state is restored afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
+    long-lived objects and few garbage cycles, and the collector's passes over them cost
+    about 5% of start-up. Afterwards what start-up made is frozen (later collections skip
+    it) until `done`, which hands it back so that a dropped session can be freed. The
+    caller's collector state is kept."""
+
+    def __enter__(self) -> _StartUp:
+        self.frozen, self.was = False, gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was:
+            if exc[0] is None:
+                gc.freeze()
+                self.frozen = True
             gc.enable()
+
+    def done(self) -> None:
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"npudbg {package_version()}\n")
         return 0
     actions = getattr(args, "actions", [])
-    with _start_up():
+    with _StartUp() as start:
         from debugger.errors import describe
         from debugger.session import Session
 
@@ -154,11 +163,14 @@ def main(argv: list[str] | None = None) -> int:
                               workload=args.workload, output=sys.stdout)
         except Exception as exc:
             sys.stderr.write(f"npudbg: error: {describe(exc)}\n")
-            return 1
-        if actions or not args.batch:  # every command line, and the shell's completion, need the table
+            session = None
+        if session is not None and (actions or not args.batch):  # commands and completion need the table
             from debugger.commands import load_all
 
             load_all()
+    if session is None:
+        start.done()
+        return 1
     old = signal.signal(signal.SIGINT, lambda *_: session.interrupt())
     try:
         status = run_actions(session, actions, args.batch)
@@ -174,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, old)
         session.close()
         session.out.flush()
+        start.done()
 
 
 if __name__ == "__main__":

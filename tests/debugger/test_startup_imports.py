@@ -100,13 +100,18 @@ def test_the_struct_symbol_reader_agrees_with_pyelftools() -> None:
 
 
 def test_start_up_restores_the_collector_state() -> None:
-    """Start-up runs without cyclic GC; afterwards the caller's setting is back, either way."""
+    """Start-up runs without cyclic GC and freezes what it made while the session lives;
+    afterwards the caller's setting is back and nothing stays frozen, on success or failure."""
     from debugger.cli import main
 
-    assert gc.isenabled()
-    assert main(["--batch", "-ex", "p 1"]) == 0 and gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["--batch", "-ex", "p 1"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["--firmware", "9.9.9", "--batch"]) == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     gc.disable()
     try:
-        assert main(["--batch", "-ex", "p 1"]) == 0 and not gc.isenabled()
+        assert main(["--batch", "-ex", "p 1"]) == 0
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
