@@ -17,6 +17,7 @@ Commands are run by `execute` (one line or a block) and `source`; errors are
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -445,6 +446,10 @@ class Session:
             self.out = saved
 
     def close(self) -> None:
+        """End the session: stop the host program and write trace files complete."""
         if self.host is not None:
             self.host.kill()
             self.host = None
+        tracing = sys.modules.get("debugger.trace.tracer")  # loaded only if a trace was ever used
+        if tracing is not None:
+            tracing.close_session(self)

@@ -140,6 +140,18 @@ def test_at_exit_files_are_written_complete_when_the_session_ends(tmp_path) -> N
     assert path.read_text().splitlines() == lines
 
 
+def test_session_close_writes_at_exit_files(tmp_path) -> None:
+    s = Session()
+    host = Host(s)
+    path = tmp_path / "close.jsonl"
+    run(s, "trace insn on", f"trace save {path} --at-exit")
+    host.submit("NOP")
+    run(s, "continue")
+    executed = tracer(s).core.pcs.count
+    s.close()
+    assert len(path.read_text().splitlines()) == 1 + executed and executed > 500
+
+
 def test_at_exit_file_of_a_batch_run_that_fails(tmp_path) -> None:
     """npudbg --batch stops at the first error; the trace file is still written, complete."""
     import os
