@@ -2,8 +2,8 @@
 
 The C sources live beside this file; `dispatch.h` is generated from the instruction
 table by scripts/gen_core_dispatch.py and checked in, so building needs only a C
-compiler. The cdef below is the C interface `api.py` uses; cffi checks it against
-core.h when compiling.
+compiler. The cdef below (types, plus the prototypes read from core.h's marked block) is
+the C interface `api.py` uses; cffi checks it against core.h when compiling.
 """
 
 from __future__ import annotations
@@ -66,30 +66,22 @@ enum { ACC_READ, ACC_WRITE, ACC_EXEC };
 #define MIP_MTIP ...
 #define MIP_MEIP ...
 
-core_t *core_new(void);
-void core_free(core_t *c);
-int core_add_region(core_t *c, uint32_t base, uint32_t size, uint8_t *host, uint32_t perms, uint32_t kind);
-int core_run(core_t *c, uint64_t max_insns, uint64_t until_cycle);
-void core_request_stop(core_t *c);
-int core_set_breakpoint(core_t *c, uint32_t addr, int on);
-int core_add_watch(core_t *c, uint32_t lo, uint32_t hi, uint32_t kinds);
-void core_remove_watch(core_t *c, int slot);
-void core_set_trace(core_t *c, trace_entry_t *ring, uint32_t cap, uint32_t mem, uint32_t pcs,
-                    uint32_t keep_newest);
-void core_invalidate(core_t *c, uint32_t addr, uint32_t len);
-void core_reset_caches(core_t *c);
-int core_csr_read(core_t *c, uint32_t num, uint32_t *value);
-int core_csr_write(core_t *c, uint32_t num, uint32_t value);
-void core_deliver_trap(core_t *c, uint32_t cause, uint32_t tval);
-int core_resident_pages(uint8_t *host, uint64_t len, uint8_t *vec);
-
 extern "Python" int py_mmio_read(void *user, uint32_t addr, uint32_t size, uint32_t *value);
 extern "Python" int py_mmio_write(void *user, uint32_t addr, uint32_t size, uint32_t value);
 extern "Python" int py_xnpu(void *user, uint32_t word, uint32_t pc);
 """
 
+
+
+def interface_prototypes() -> str:
+    """The functions Python calls, read from core.h so that they are declared once."""
+    header = (HERE / "core.h").read_text()
+    begin = header.index("/* BEGIN python interface")
+    return header[header.index("\n", begin) + 1:header.index("/* END python interface */")]
+
+
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
+ffibuilder.cdef(CDEF + interface_prototypes())
 ffibuilder.set_source(
     "isa.core._core",
     '#include "core.h"\n',

@@ -121,6 +121,7 @@ typedef struct core {
     callbacks_t cb;
 } core_t;
 
+/* BEGIN python interface: isa/core/build.py hands these prototypes to cffi's cdef. */
 core_t *core_new(void);
 void core_free(core_t *c);
 int core_add_region(core_t *c, uint32_t base, uint32_t size, uint8_t *host, uint32_t perms, uint32_t kind);
@@ -137,6 +138,7 @@ int core_csr_read(core_t *c, uint32_t num, uint32_t *value);
 int core_csr_write(core_t *c, uint32_t num, uint32_t value);
 void core_deliver_trap(core_t *c, uint32_t cause, uint32_t tval);
 int core_resident_pages(uint8_t *host, uint64_t len, uint8_t *vec);
+/* END python interface */
 
 /* Shared between the loop and the memory/system helpers (not part of the Python interface). */
 region_t *core_find_region(core_t *c, uint32_t addr);
