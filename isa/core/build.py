@@ -72,7 +72,6 @@ extern "Python" int py_xnpu(void *user, uint32_t word, uint32_t pc);
 """
 
 
-
 def interface_prototypes() -> str:
     """The functions Python calls, read from core.h so that they are declared once."""
     header = (HERE / "core.h").read_text()
