@@ -20,7 +20,10 @@ Meaning of the fields per transform (sizes in bytes; a stride of 0 means "packed
   W*esize, input rows `src_stride` apart, a channel H rows later); the destination is
   the patch matrix A, (Ho*Wo) x (C*kh*kw), rows `dst_stride` apart, column order
   (c, i, j) so that a weight tensor O x C x kh x kw reshaped to O x (C*kh*kw) and
-  transposed is the cube's B. `stride` and `pad` (zeros) apply to both dimensions.
+  transposed is the cube's B. `stride` and `pad` (zeros) apply to both dimensions, except
+  that flag `no_pad_top` / `no_pad_bottom` drops the zero rows above the first / below the
+  last source row: the source is then a row band inside a taller image (its halo rows are
+  real rows), so a convolution can be cut into bands of output rows.
 """
 
 from __future__ import annotations
@@ -65,9 +68,14 @@ XFORM_NAME = {code: name for code, name, _ in XFORMS}
 # bit, name, description
 FLAGS: tuple[tuple[int, str, str], ...] = (
     (0, "valid", "must be 1: catches a descriptor that was never written"),
+    (1, "no_pad_top", "im2col only: no zero rows above the first source row (an inner band)"),
+    (2, "no_pad_bottom", "im2col only: no zero rows below the last source row (an inner band)"),
 )
 FLAG_VALID = 1 << 0
+FLAG_NO_PAD_TOP = 1 << 1
+FLAG_NO_PAD_BOTTOM = 1 << 2
 _DEFINED_FLAGS = sum(1 << bit for bit, _, _ in FLAGS)
+_IM2COL_FLAGS = FLAG_NO_PAD_TOP | FLAG_NO_PAD_BOTTOM
 
 _FORMAT = "<" + "".join({1: "B", 2: "H", 4: "I"}[size] for _, _, size, _ in FIELDS)
 _PARAMS = ("chan", "kh", "kw", "stride", "pad")
@@ -113,11 +121,20 @@ class Descriptor:
         return self.dst_stride or self.row_bytes
 
     @property
+    def pads(self) -> tuple[int, int, int, int]:
+        """im2col zero padding (top, bottom, left, right): `pad` less what the flags drop."""
+        p = self.pad
+        top = 0 if self.flags & FLAG_NO_PAD_TOP else p
+        bottom = 0 if self.flags & FLAG_NO_PAD_BOTTOM else p
+        return top, bottom, p, p
+
+    @property
     def out_hw(self) -> tuple[int, int]:
         """im2col output height and width."""
         h, w = self.rows, self.row_bytes // max(self.esize, 1)
-        s, p = self.stride, self.pad
-        return (h + 2 * p - self.kh) // s + 1, (w + 2 * p - self.kw) // s + 1
+        top, bottom, left, right = self.pads
+        s = self.stride
+        return (h + top + bottom - self.kh) // s + 1, (w + left + right - self.kw) // s + 1
 
 
 def _fail(cause: str, addr: int | None, field: str, value: int, why: str) -> DeviceFault:
@@ -152,6 +169,8 @@ def decode(data: bytes | bytearray | memoryview, addr: int | None = None) -> Des
     for field in _PARAMS:
         if field not in uses and getattr(d, field):
             raise _fail(bad, addr, field, getattr(d, field), f"must be 0 for {name}")
+    if d.flags & _IM2COL_FLAGS and name != "im2col":
+        raise _fail(bad, addr, "flags", d.flags, f"padding flags are for im2col, not {name}")
     if name != "none":
         _check_transform(d, name, addr)
     return d

@@ -166,7 +166,7 @@ def _im2col(d: Descriptor, memory: DeviceMemory) -> Built:
     dst = memory.rows(d.dst, ho * wo, k_bytes, d.dst_stride or k_bytes, what="destination").view(dt)
 
     def run() -> None:
-        layout.im2col(fmap, d.kh, d.kw, d.stride, d.pad, out=dst)
+        layout.im2col(fmap, d.kh, d.kw, d.stride, d.pads, out=dst)
 
     return (row_ranges(d.src, d.chan * h, d.row_bytes, d.src_pitch),
             row_ranges(d.dst, ho * wo, k_bytes, d.dst_stride or k_bytes), run)

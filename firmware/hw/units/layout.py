@@ -67,13 +67,18 @@ def conv_out(size: int, kernel: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: int, pad: int,
+def im2col(x: np.ndarray, kh: int, kw: int, stride: int, pad: int | tuple[int, int, int, int],
            out: np.ndarray | None = None) -> np.ndarray:
-    """(C, H, W) feature map -> (Ho*Wo, C*kh*kw) patches, row (oh, ow), column (c, i, j)."""
+    """(C, H, W) feature map -> (Ho*Wo, C*kh*kw) patches, row (oh, ow), column (c, i, j).
+
+    `pad` is one width for every side or (top, bottom, left, right): a row band cut from a
+    taller image is padded only at the image's own edges.
+    """
     c, h, w = x.shape
-    ho, wo = conv_out(h, kh, stride, pad), conv_out(w, kw, stride, pad)
-    if pad:
-        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    top, bottom, left, right = (pad,) * 4 if isinstance(pad, int) else pad
+    ho, wo = (h + top + bottom - kh) // stride + 1, (w + left + right - kw) // stride + 1
+    if top or bottom or left or right:
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right)))
     sc, sh, sw = x.strides
     windows = as_strided(x, shape=(ho, wo, c, kh, kw), strides=(sh * stride, sw * stride, sc, sh, sw),
                          writeable=False)
