@@ -259,6 +259,8 @@ class Session:
             if ev.text:
                 out.line(ev.text)
             self._print_location(ev)
+        if ev.reason == "finish" and ev.new is not None:
+            self._print_returned(ev.new)
         self.show_displays()
         self._run_point_commands(commands)
 
@@ -282,6 +284,14 @@ class Session:
         prev = prog.line_for(pc - 4)
         mid_line = row.addr != pc or (prev is not None and (prev.file, prev.line) == (row.file, row.line))
         self.out.line(f"0x{pc:08x}\t{shown}" if mid_line else shown)
+
+    def _print_returned(self, value: int) -> None:
+        """gdb's `Value returned is $N = ...` after finish: a0, signed decimal and hex, kept as $N."""
+        from debugger.formats import format_scalar
+
+        n = self.record(value)
+        shown = f"{format_scalar(value, 'd', 4)} ({format_scalar(value, 'x', 4)})"
+        self.out.line(f"Value returned is ${n} = {shown}")
 
     def _run_point_commands(self, commands: list[str]) -> None:
         for line in commands:

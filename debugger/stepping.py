@@ -5,10 +5,13 @@ Instruction steps run the device one core instruction at a time; anything bigger
 internal breakpoint and resumes, so it costs no Python per instruction. A call is an
 instruction the table decodes as `jal`/`jalr` writing `ra`. Source lines come from the
 image's DWARF line table: a line step stops at the first instruction of another line.
+`finish` puts the returned a0 in the stop event (`new`); the session shows it and
+records it in the value history, as gdb's "Value returned is $N".
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from debugger.breakpoints import resolve_location
@@ -95,7 +98,10 @@ def finish(s: Session) -> StopEvent | None:
     sp = core.regs["sp"]
     s.out.line(f"Run till exit from #0  {frames[0].where()}")
     s.runner.add_internal(caller.pc, "finish", lambda: core.regs["sp"] >= sp)
-    return s._resume()
+    ev = s._resume()
+    if ev is not None and ev.reason == "finish":  # returned: the value is in a0 (the ABI's return register)
+        ev = dataclasses.replace(ev, new=core.regs["a0"])
+    return ev
 
 
 def until(s: Session, location: str) -> StopEvent | None:

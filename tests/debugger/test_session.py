@@ -35,13 +35,32 @@ def test_breakpoint_backtrace_finish(session, host):
         row = session.target.program.line_for(ret - 4)  # the call's own line
         assert (where, int(number)) == (row.file, row.line)
     ret = int(callers[0][1], 16)
-    assert run(session, "finish") == (f"Run till exit from #0  {frame(session, nop)}\n"
-                                      f"{frame(session, ret)}\n{shown(session, ret)}\n")
+    out = run(session, "finish")
+    a0 = session.target.device.core.regs["a0"]
+    assert out == (f"Run till exit from #0  {frame(session, nop)}\n"
+                   f"{frame(session, ret)}\n{shown(session, ret)}\nValue returned is $1 = {a0} ({a0:#x})\n")
     assert session.target.device.core.pc == ret
     assert run(session, "info breakpoints") == (
         "Num     Type               Disp Enb Address    What\n"
         f"1       breakpoint         keep y   0x{nop:08x} in handle_nop at {file}:{line}\n"
         "\tbreakpoint already hit 1 time\n")
+
+
+def test_finish_shows_the_returned_a0_and_keeps_it_in_the_value_history(session, host):
+    nop = addr(session, "handle_nop")
+    file, line, _ = src(session, nop)
+    with open(file, encoding="utf-8") as f:  # the line after handle_nop's `li a0, ST_OK`
+        lines = f.read().splitlines()
+    after = next(i for i, text in enumerate(lines[line:], line + 1) if "li      a1" in text)
+    run(session, f"tbreak {file}:{after}")
+    host.submit("nop")
+    run(session, "c", "set $a0 = -5")
+    out = run(session, "finish").splitlines()
+    assert out[0] == f"Run till exit from #0  handle_nop () at {file}:{after}"
+    assert out[-1] == "Value returned is $1 = -5 (0xfffffffb)"
+    ev = session.stops.last
+    assert (ev.reason, ev.new) == ("finish", 0xFFFFFFFB)
+    assert run(session, "p/d $", "p/x $1") == "$2 = -5\n$3 = 0xfffffffb\n"
 
 
 def test_examine_and_print(session):
