@@ -445,6 +445,14 @@ class Session:
             self.host.kill()
         self.host = HostProgram(self, name)
 
+    def serve_gdb(self, port: int = 0, *, host: str = "127.0.0.1", once: bool = False) -> str:
+        """Serve gdb's remote protocol (`target remote :PORT`) until gdb kills the target, `once`
+        connection ends, or Ctrl-C; returns why it ended. See `debugger.gdb`."""
+        from debugger.gdb.server import GdbServer
+
+        with GdbServer(self, port, host) as server:
+            return server.serve(once=once)
+
     @contextlib.contextmanager
     def capture(self) -> Iterator[Output]:
         """Temporarily send output to a buffer (for tests and `python` helpers)."""

@@ -1,0 +1,67 @@
+"""A Session `StopEvent` as gdb's stop reply (`T05…`, `W…`, `X…`) and the console text to send first.
+
+gdb knows its own breakpoints and watchpoints, steps and Ctrl-C, and prints its own
+messages for them; for the stops only the debugger understands (idle, traps,
+catchpoints, a halted core, the shell's own stop points, the host program's end)
+the event's text goes to gdb's console first as `O` output.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from debugger.gdb.rsp import le_hex
+from isa.registers import GDB_PC
+
+if TYPE_CHECKING:
+    from debugger.stops import StopEvent
+
+SIGINT, SIGTRAP, SIGKILL = 0x02, 0x05, 0x09
+THREAD_ID = 1  # the one thread: the control core
+_WATCH_WORDS = {2: "watch", 3: "rwatch", 4: "awatch"}  # Z type -> stop reason word
+_EXIT_CODE = re.compile(r"exited with code (\d+)")
+_GDB_KNOWS = ("step", "interrupt")
+
+
+def stop_reply(ev: StopEvent | None, pc: int, why: str = "") -> str:
+    """The reply for a stop; `ev` None means "stopped, nothing happened yet" (the answer to `?`).
+
+    `why` is the stop-reason field gdb asked for, e.g. `swbreak:` or `watch:100010`
+    (see `why_field`); the pc is sent along so that gdb need not ask for it.
+    """
+    if ev is not None and ev.reason == "exited":
+        return exit_reply(ev.text)
+    signal = SIGINT if ev is not None and ev.reason == "interrupt" else SIGTRAP
+    return f"T{signal:02x}{why + ';' if why else ''}{GDB_PC:02x}:{le_hex(pc)};thread:{THREAD_ID:x};"
+
+
+def why_field(ev: StopEvent, ztype: int | None, zaddr: int = 0, zlen: int = 0) -> str:
+    """The reason field for a stop at one of gdb's own points (its Z type, address and length):
+    `swbreak:`/`hwbreak:` for breakpoints, `watch:`/`rwatch:`/`awatch:` with the data address."""
+    if ev.reason == "breakpoint" and ztype in (0, 1):
+        return "swbreak:" if ztype == 0 else "hwbreak:"
+    if ev.reason == "watchpoint" and ztype in _WATCH_WORDS and ev.addr is not None:
+        # an access that starts below the watched range still names an address inside it
+        addr = min(max(ev.addr, zaddr), zaddr + max(zlen, 1) - 1)
+        return f"{_WATCH_WORDS[ztype]}:{addr:x}"
+    return ""
+
+
+def exit_reply(text: str) -> str:
+    """The host program's end: `W00` for a normal exit, `Wnn` for an exit code, `W01` when it raised,
+    `X09` when it was killed."""
+    if "killed" in text:
+        return f"X{SIGKILL:02x}"
+    m = _EXIT_CODE.search(text)
+    if m:
+        return f"W{int(m[1]) & 0xFF:02x}"
+    return "W00" if "exited normally" in text else "W01"
+
+
+def console_text(ev: StopEvent, gdb_own: bool) -> str:
+    """What to show in gdb's console before the reply ("" when gdb says it itself: a step, Ctrl-C,
+    or a stop at one of its own points)."""
+    if gdb_own or ev.reason in _GDB_KNOWS:
+        return ""
+    return f"{ev.text}\n" if ev.text else f"{ev}\n"
