@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-x", dest="file", action=_Ordered, metavar="FILE", help="run the commands in FILE")
     p.add_argument("-ex", dest="cmd", action=_Ordered, metavar="CMD", help="run CMD (repeatable)")
     p.add_argument("--batch", action="store_true", help="exit after the -x/-ex commands (non-zero on error)")
+    p.add_argument("--gdb", type=int, metavar="PORT",
+                   help="then serve gdb's remote protocol on PORT (gdb: target remote :PORT)")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
 
@@ -174,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     old = signal.signal(signal.SIGINT, lambda *_: session.interrupt())
     try:
         status = run_actions(session, actions, args.batch)
+        if status is None and args.gdb is not None:
+            try:
+                session.serve_gdb(args.gdb)
+            except Exception as exc:
+                sys.stderr.write(f"npudbg: error: {describe(exc)}\n")
+                return 1
+            return session.exit_requested or 0
         if status is not None or args.batch:
             return status or 0
         if importlib.util.find_spec("debugger.shell") is not None and sys.stdin.isatty():
