@@ -57,6 +57,7 @@ MODULES = (
     "device",
     "inject",
     "versions",
+    "remote",
 )
 
 CommandFn = Callable[["Session", argparse.Namespace], None]
