@@ -4,17 +4,30 @@
 #   int8 = saturate(round_half_even(fp32(acc) * scale) + zero_point)
 # MATMUL_INT4 (ABI 2, feature matmul_int4) runs the same engine with int4 inputs.
 #
-# Tiling: C is computed in MM_TM x MM_TN tiles, each accumulated over MM_TK-deep slices of
-# K; edge tiles are smaller (the cube's mm_m/mm_k/mm_n are set per slice). One K step:
-#   mte2: A and B slices HBM -> L1 (strided rows)      L1 buffer p
-#   mte1: L1 -> L0A / L0B                              L0 buffer p
-#   m:    mmad into L0C tile q (overwrite on the first slice, then accumulate)
-# and once per C tile:
-#   mte3: L0C -> UB; v: bias (row by row), ReLU, requantize in UB; mte3: UB -> HBM (strided).
-# With DOUBLE_BUFFER the step buffers p and the tile buffers q alternate and set/wait flags
-# order the pipes, so the DMA of the next slice overlaps the cube on the current one and
-# the write-back of a tile overlaps the next tile. Without it one buffer of each is used
-# and a barrier ends every step and tile (the serial reference the timing test compares).
+# Tiling (sizes for fp16, the widest input; int8 and int4 tiles take half and a quarter of the
+# bytes): C is computed in MM_TM x MM_TN tiles, 256 x 256 fp32 filling L0C, each accumulated
+# over K in MM_TK-deep steps, one mmad per step with A (MM_TM x MM_TK) filling L0A and B
+# (MM_TK x MM_TN) filling L0B, the largest mmad the L0 buffers hold. HBM is read in K chunks
+# of MM_KC = MM_KSTEPS steps, which are double-buffered in L1 (two chunks of A and B fill
+# it). Edge tiles, chunks and steps are smaller (the cube's mm_m/mm_k/mm_n follow them).
+#   mte2: per K chunk: A(tm x kc) and B(kc x tn) HBM -> L1 buffer p (strided rows)
+#   mte1: per K step: A(tm x tk) (strided in the chunk) and B(tk x tn) L1 -> L0A / L0B
+#   m:    per K step: mmad into L0C (overwrite on the first step of a tile, then accumulate)
+# and per C tile, in MM_TO-row pieces that fit UB twice:
+#   mte3: L0C -> UB buffer u; v: bias (row by row), ReLU, requantize; mte3: UB -> HBM.
+# With DOUBLE_BUFFER the L1 buffers p alternate, so the HBM reads of the next chunk overlap
+# the cube on this one; L0A/L0B/L0C are single buffers handed between mte1, m and mte3 by
+# one flag per direction (L1 -> L0 moves are short next to the mmad they feed), and L0C is
+# freed as soon as its last piece is in UB, so the UB -> HBM writes and the vector work
+# overlap the next tile. The pieces alternate between two UB buffers, each piece's HBM
+# write issued after the next piece's L0C read. Without DOUBLE_BUFFER one L1 buffer is used
+# and a barrier ends every K step and tile (the serial reference the timing test compares).
+# Xnpu instructions of an M x N x K product without options, in tiles T = ceil(M/MM_TM) *
+# ceil(N/MM_TN), chunks C = T * ceil(K/MM_KC), steps S = T * ceil(K/MM_TK), pieces
+# P = T * ceil(MM_TM/MM_TO) for full tiles: per chunk 2 DMAs and 4 flags, per step 2 DMAs,
+# 1 mmad and 4 flags, per tile 4 flags, 5 cfg (mm_m, mm_n, mm_k, mm_flags twice; fewer
+# when K is a single step), per piece 2 DMAs; 8 flags, 1 cfg (mm_dtype) and a barrier
+# around the whole (tests/firmware/test_matmul_tiling.py derives the counts from these).
 #
 # Checks, in order: dtype (BAD_PARAM; int8 without matmul_int8: UNSUPPORTED), opts (unknown
 # bits, requant with fp16: BAD_PARAM), requant scale finite and zero_point in -128..127
@@ -23,29 +36,45 @@
 # (OVERLAP).
 
 .ifndef MM_TM
-.equ MM_TM, 128                         # C tile rows
+.equ MM_TM, 256                         # C tile rows
 .endif
 .ifndef MM_TN
-.equ MM_TN, 128                         # C tile columns
+.equ MM_TN, 256                         # C tile columns
 .endif
 .ifndef MM_TK
-.equ MM_TK, 128                         # K slice depth
+.equ MM_TK, 128                         # K step depth (one mmad)
 .endif
-.equ MM_A_SLOT, MM_TM * MM_TK * 2       # bytes of an A slice (fp16, the widest input)
-.equ MM_B_SLOT, MM_TK * MM_TN * 2
-.equ MM_C_SLOT, MM_TM * MM_TN * 4       # bytes of a C tile (fp32 / int32)
-.equ MM_L1_A, MEM_L1_BASE
+.ifndef MM_KSTEPS
+.equ MM_KSTEPS, 4                       # K steps per L1 chunk
+.endif
+.equ MM_KC, MM_TK * MM_KSTEPS           # K chunk depth (one HBM read of A and of B)
+.equ MM_A_SLOT, MM_TM * MM_KC * 2       # bytes of an A chunk in L1 (fp16)
+.equ MM_B_SLOT, MM_KC * MM_TN * 2       # bytes of a B chunk in L1
+.equ MM_L1_A, MEM_L1_BASE               # two A chunks, then two B chunks
 .equ MM_L1_B, MEM_L1_BASE + 2 * MM_A_SLOT
+.equ MM_BIAS_SLOT, MM_TN * 4            # a bias slice in UB, two of them after the C pieces
+.equ MM_UB_ROOM, OPS_UB_PARAMS - MEM_UB_BASE - 2 * MM_BIAS_SLOT
+.ifndef MM_TO
+.if MM_UB_ROOM / (2 * MM_TN * 4) >= MM_TM
+.equ MM_TO, MM_TM                       # rows of C per write-back piece: a whole tile fits
+.else
+.equ MM_TO, (MM_UB_ROOM / (2 * MM_TN * 4)) / 8 * 8      # else as many rows of 8 as fit twice
+.endif
+.endif
+.equ MM_O_SLOT, MM_TO * MM_TN * 4       # bytes of a write-back piece in UB (fp32 / int32)
 .equ MM_UB_C, MEM_UB_BASE
-.equ MM_UB_BIAS, MEM_UB_BASE + 2 * MM_C_SLOT
-.if (2 * MM_A_SLOT > MEM_L0A_SIZE) || (2 * MM_B_SLOT > MEM_L0B_SIZE) || (2 * MM_C_SLOT > MEM_L0C_SIZE)
+.equ MM_UB_BIAS, MEM_UB_BASE + 2 * MM_O_SLOT
+.if (MM_TM * MM_TK * 2 > MEM_L0A_SIZE) || (MM_TK * MM_TN * 2 > MEM_L0B_SIZE) || (MM_TM * MM_TN * 4 > MEM_L0C_SIZE)
         .error "matmul tiles do not fit L0"
 .endif
-.if (MM_UB_BIAS + 2 * MM_TN * 4 > OPS_UB_PARAMS) || (2 * (MM_A_SLOT + MM_B_SLOT) > MEM_L1_SIZE)
+.if (MM_TO < 1) || (MM_TO > MM_TM) || (MM_UB_BIAS + 2 * MM_BIAS_SLOT > OPS_UB_PARAMS) || (2 * (MM_A_SLOT + MM_B_SLOT) > MEM_L1_SIZE)
         .error "matmul tiles do not fit UB / L1"
 .endif
-.if (MM_TM > 0xffff) || (MM_TK > 0xffff)
+.if (MM_TM > 0xffff) || (MM_KC > 0xffff)
         .error "matmul tile rows exceed the DMA descriptor's rows field"
+.endif
+.if (MM_TK % 2) || (MM_TN % 2)
+        .error "int4 needs even K steps and tile columns (two elements per byte)"
 .endif
 
 # matmul context (filled by handle_matmul, read by matmul_run and its steps)

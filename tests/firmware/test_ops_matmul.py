@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 from opsharness import SMALL, field_offset, harness, releases, run_ok, serving
 
 dims = st.integers(1, 70)
+# SMALL's 16 x 32 tiles and 16-deep K steps, with L1 chunks of 2 steps and C written back in
+# pieces of 6 rows: small shapes cross every edge (tile, chunk, step and piece).
+TILED = {**SMALL, "MM_KSTEPS": 2, "MM_TO": 6}
 
 
 def fp16_case(m: int, k: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,20 +82,21 @@ def test_int8_matmul_matches_numpy(version: str, m: int, k: int, n: int, opts: l
 @given(m=st.integers(1, 60), k=st.integers(1, 60), n=st.integers(1, 90), opts=opt_sets, int8=st.booleans(),
        seed=st.integers(0, 2**32 - 1))
 def test_tiled_matmul_edge_tiles(m: int, k: int, n: int, opts: list[str], int8: bool, seed: int) -> None:
-    """16 x 32 tiles, K in slices of 16: most shapes have partial tiles in every dimension."""
+    """TILED: most shapes have partial tiles, chunks, steps and pieces in every dimension."""
     if int8:
         a, b, bias = int8_case(m, k, n, seed)
-        got, _ = run_matmul("1.3.0", a, b, bias, [*opts, "requant"], 0.01, -3, **SMALL)
+        got, _ = run_matmul("1.3.0", a, b, bias, [*opts, "requant"], 0.01, -3, **TILED)
         np.testing.assert_array_equal(got, reference(a, b, bias, [*opts, "requant"], 0.01, -3))
     else:
         a, b, bias = fp16_case(m, k, n, seed)
-        got, _ = run_matmul("1.3.0", a, b, bias, opts, **SMALL)
+        got, _ = run_matmul("1.3.0", a, b, bias, opts, **TILED)
         np.testing.assert_allclose(got, reference(a, b, bias, opts), rtol=1e-5, atol=1e-5)
 
 
 def test_default_tiles_cross_every_edge() -> None:
-    """130 x 260 x 200 with the release's 128-tiles: full and partial tiles in m, n and K."""
-    a, b, bias = fp16_case(130, 260, 200, 3)
+    """300 x 700 x 600 with the release's 256 x 256 tiles, 512-deep chunks of 128-deep steps and
+    write-back pieces: full and partial tiles in m and n, chunks and steps in K."""
+    a, b, bias = fp16_case(300, 700, 600, 3)
     got, _ = run_matmul("1.3.0", a, b, bias, ["bias", "relu"])
     np.testing.assert_allclose(got, reference(a, b, bias, ["bias", "relu"]), rtol=1e-5, atol=1e-4)
 
@@ -112,22 +116,34 @@ def pack_int4(x: np.ndarray) -> np.ndarray:
     return u[:, 0::2] | (u[:, 1::2] << 4)
 
 
+def run_int4(version: str, m: int, k: int, n: int, opts: list[str], seed: int, **defines: int) -> None:
+    """MATMUL_INT4 of random int4 operands (k, n even) against numpy's int32 product."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(-8, 8, (m, k)), rng.integers(-8, 8, (k, n))
+    bias = rng.integers(-500, 500, n).astype(np.int32)
+    fw = serving(version, **defines)
+    pc = fw.alloc(m * n * 4)
+    run_ok(fw, "MATMUL_INT4", a=fw.put(pack_int4(a)), b=fw.put(pack_int4(b)), c=pc, bias=fw.put(bias),
+           m=m, n=n, k=k, opts=opts)
+    want = reference(a.astype(np.int8), b.astype(np.int8), bias, opts)
+    np.testing.assert_array_equal(fw.get(pc, np.int32, (m, n)), want)
+
+
 @pytest.mark.parametrize("version", releases("matmul_int4"))
 @settings(max_examples=6)
 @given(m=st.integers(1, 40), k2=st.integers(1, 40), n2=st.integers(1, 40), opts=opt_sets,
        seed=st.integers(0, 2**32 - 1))
 def test_int4_matmul_matches_numpy(version: str, m: int, k2: int, n2: int, opts: list[str],
                                    seed: int) -> None:
-    k, n = 2 * k2, 2 * n2
-    rng = np.random.default_rng(seed)
-    a, b = rng.integers(-8, 8, (m, k)), rng.integers(-8, 8, (k, n))
-    bias = rng.integers(-500, 500, n).astype(np.int32)
-    fw = serving(version)
-    pc = fw.alloc(m * n * 4)
-    run_ok(fw, "MATMUL_INT4", a=fw.put(pack_int4(a)), b=fw.put(pack_int4(b)), c=pc, bias=fw.put(bias),
-           m=m, n=n, k=k, opts=opts)
-    want = reference(a.astype(np.int8), b.astype(np.int8), bias, opts)
-    np.testing.assert_array_equal(fw.get(pc, np.int32, (m, n)), want)
+    run_int4(version, m, 2 * k2, 2 * n2, opts, seed)
+
+
+@settings(max_examples=6)
+@given(m=st.integers(1, 40), k2=st.integers(1, 40), n2=st.integers(1, 40), opts=opt_sets,
+       seed=st.integers(0, 2**32 - 1))
+def test_int4_matmul_edge_tiles(m: int, k2: int, n2: int, opts: list[str], seed: int) -> None:
+    """TILED with int4 (half a byte per element): byte offsets of partial tiles, chunks and steps."""
+    run_int4(releases("matmul_int4")[-1], m, 2 * k2, 2 * n2, opts, seed, **TILED)
 
 
 def test_abi1_driver_on_the_transition_release() -> None:
