@@ -6,7 +6,8 @@ noted (`note()`: device-register watchpoints, MMIO catchpoints, faults), or when
 chunk is used up; `classify` decides whether that is a stop the user sees (a
 breakpoint whose condition is false, or whose ignore count is not used up, is run
 through). With no host program, `continue` ends with reason "idle" as soon as the
-firmware sleeps and nothing is scheduled. With a host program the program's thread
+firmware sleeps and nothing is scheduled: the device ends the chunk at that tick.
+With a host program the program's thread
 runs the device through the same `run_device` and parks on a stop (see hostprog).
 """
 
@@ -151,16 +152,19 @@ class Runner:
             if predicate is None and deadline is None and self.idle():
                 return self.event("idle", self._idle_text())
             chunk = CHUNK_TICKS if deadline is None else min(CHUNK_TICKS, deadline - dev.now)
+            until_idle = predicate is None and deadline is None
             if predicate is not None or self.watching:
                 def due() -> bool:
                     return bool(self.pending) or (predicate is not None and predicate())
 
-                st = dev.run_until(due, chunk)
+                st = dev.run_until(due, chunk, until_idle)
             else:
-                st = dev.advance(chunk)
+                st = dev.advance(chunk, until_idle)
             ev = self.classify(st)
             if ev is not None:
                 return ev
+            if st.reason == "idle":  # stopped at the tick it went idle, not at the chunk's end
+                return self.event("idle", self._idle_text())
 
     def _idle_text(self) -> str:
         dev = self.dev

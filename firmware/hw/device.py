@@ -58,7 +58,7 @@ _INTERNAL = {StopReason.BUDGET}
 class DeviceStop:
     """Why `advance`/`run_until`/`step` returned."""
 
-    reason: str  # "time", "predicate", "halted", "core" (a debugger stop of the core), "step"
+    reason: str  # "time", "predicate", "halted", "core" (a debugger stop of the core), "step", "idle"
     tick: int
     core: Stop | None = None
 
@@ -245,9 +245,10 @@ class Device:
 
     # ------------------------------------------------------------ running
 
-    def advance(self, ticks: int) -> DeviceStop:
-        """Run the device for `ticks` (the host's time passing); returns early on a debugger stop."""
-        return self._run(self.now + max(0, ticks), None)
+    def advance(self, ticks: int, until_idle: bool = False) -> DeviceStop:
+        """Run the device for `ticks` (the host's time passing); returns early on a debugger stop,
+        and with `until_idle` (reason "idle") as soon as the core cannot run and nothing is scheduled."""
+        return self._run(self.now + max(0, ticks), None, until_idle)
 
     def host_latency(self, ticks: int) -> None:
         """`advance(ticks)` for a host access, which has no use for the stop (no result is made).
@@ -272,9 +273,11 @@ class Device:
         if not self._skip_idle(target):
             self._loop(target, None)
 
-    def run_until(self, predicate: Callable[[], bool], timeout_ticks: int) -> DeviceStop:
-        """Run until `predicate()` holds (checked whenever device state may have changed) or the timeout."""
-        return self._run(self.now + max(0, timeout_ticks), predicate)
+    def run_until(self, predicate: Callable[[], bool], timeout_ticks: int,
+                  until_idle: bool = False) -> DeviceStop:
+        """Run until `predicate()` holds (checked whenever device state may have changed) or the timeout
+        (or, with `until_idle`, the device going idle, as in `advance`)."""
+        return self._run(self.now + max(0, timeout_ticks), predicate, until_idle)
 
     def run(self, cycles: int | None = None, *, ticks: int | None = None) -> DeviceStop:
         """Run for `cycles` cycles of the current clock, or for `ticks`."""
@@ -297,13 +300,14 @@ class Device:
             return self._stopped(DeviceStop("core", self.now, stop))
         return DeviceStop("step", self.now)
 
-    def _run(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
+    def _run(self, target: int, predicate: Callable[[], bool] | None, until_idle: bool = False) -> DeviceStop:
         self._watching = predicate is not None
-        if predicate is None and self._skip_idle(target):
+        if predicate is None and not until_idle and self._skip_idle(target):
             return DeviceStop("time", self.now)
-        return self._loop(target, predicate)
+        return self._loop(target, predicate, until_idle)
 
-    def _loop(self, target: int, predicate: Callable[[], bool] | None) -> DeviceStop:
+    def _loop(self, target: int, predicate: Callable[[], bool] | None,
+              until_idle: bool = False) -> DeviceStop:
         while True:
             self._process_due()
             if predicate is not None and predicate():
@@ -318,6 +322,8 @@ class Device:
                 if stop is not None:
                     return self._stopped(DeviceStop("core", self.now, stop))
             else:
+                if nxt is None and until_idle:  # nothing will ever happen without the host
+                    return self._stopped(DeviceStop("idle", self.now))
                 if self.hung and self.halted is None:
                     self.core.add_stall(self.clock.ticks_to_cycles(horizon - self.now))
                 self.clock.now = horizon

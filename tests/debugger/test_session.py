@@ -9,7 +9,8 @@ import time
 import pytest
 
 from debugger.errors import DebuggerError
-from tests.debugger.conftest import addr, find_insn, frame, run, shown, src
+from debugger.session import Session
+from tests.debugger.conftest import Host, addr, find_insn, frame, run, shown, src
 
 
 def nop_stop(s, number=1, label="Breakpoint"):
@@ -230,6 +231,25 @@ def test_continue_idle_at_once(session):
     ev = session.cont()
     assert ev.reason == "idle"
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_continue_stops_idle_at_the_tick_the_firmware_went_to_sleep(session, host):
+    """The idle stop's tick is where the core slept with nothing scheduled, found here by stepping
+    a second device through the same command one instruction at a time."""
+    twin = Session()
+    twin_host = Host(twin)
+    for h in (host, twin_host):
+        h.submit("nop")
+    dev = twin.target.device
+    steps = 0
+    while not twin.runner.idle():  # the core cannot run (asleep, no interrupt) and nothing is scheduled
+        dev.step()
+        steps += 1
+        assert steps < 1_000_000
+    ev = session.cont()
+    assert (ev.reason, ev.tick, ev.pc) == ("idle", dev.now, dev.core.pc)
+    assert session.target.device.now == dev.now and steps > 10
+    twin.close()
 
 
 def test_interrupt_from_another_thread(session):
