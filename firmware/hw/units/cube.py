@@ -1,21 +1,24 @@
-"""The cube unit: `npu.mmad`, C(L0C) += A(L0A) x B(L0B) as one BLAS call per instruction.
+"""The cube unit: `npu.mmad`, C(L0C) += A(L0A) x B(L0B) with float32 BLAS.
 
 Operands in L0 are plain row-major matrices (the DMA's fractal transform is for data
 that arrives blocked): A is mm_m x mm_k at the rs1 address in L0A, B is mm_k x mm_n at
 rs2 in L0B, C is mm_m x mm_n at rd in L0C, each contiguous and aligned to its element.
-- mm_dtype 0: fp16 A and B, fp32 C. Inputs are widened exactly (fp16 -> fp32 in C, see
-  convert.py) and multiplied by float32 BLAS, so results match numpy's float32
-  reference up to fp32 rounding order.
+- mm_dtype 0: fp16 A and B, fp32 C. Inputs are widened exactly (fp16 -> fp32, see
+  convert.py) and multiplied by float32 BLAS, accumulating into C one K chunk of
+  K_CHUNK at a time, so results match numpy's float32 reference up to fp32 rounding order.
 - mm_dtype 1: int8 A and B, int32 C; mm_dtype 2: int4 (two per byte, low nibble first,
   along rows: mm_k and mm_n must be even), int32 C. Exact: float32 BLAS over chunks of
   K whose partial sums stay below 2^24 (integers there are exact in any order), each
   chunk converted to int32 and summed with int32 wrap-around, as numpy's int32 does.
 - mm_flags bit 0 set: C is overwritten instead of accumulated (C is then not read).
 
-BLAS runs single-threaded for tiles up to `SINGLE_THREAD_MAX_MKN` multiply-adds: an
-L0-sized GEMM is too small to share between threads, and OpenBLAS's second thread on a
-busy two-core host makes a 128^3 tile take tens of milliseconds instead of a tenth of one.
-The thread count is restored after each instruction, so the host's own numpy is unaffected.
+Two paths do the same arithmetic to the bit: the C kernel (mmad.c through blas.py:
+numpy's OpenBLAS called straight into L0C, no temporary, large tiles cut in two row
+parts that a helper thread may share) and numpy (the fallback, and the reference the
+tests compare it with). Every BLAS call is single-threaded and the cuts depend on the
+shape alone: OpenBLAS rounds differently with two threads or other row blocks, and a
+result must never depend on the host's thread count. A numpy-path mmad sets numpy's
+BLAS to one thread and restores the count after, so the host's own numpy is unaffected.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from functools import cache
 
 import numpy as np
 
-from firmware.hw.units import convert, costs
+from firmware.hw.units import blas, convert, costs
 from firmware.hw.units.faults import DeviceFault
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.units.plan import Plan
@@ -38,6 +41,11 @@ _IN_BYTES = {"fp16": 2.0, "int8": 1.0, "int4": 0.5}
 _ACC = {"fp16": np.float32, "int8": np.int32, "int4": np.int32}
 # the longest K whose partial sums stay exact in float32: |a*b| max is 2^14 (int8), 2^6 (int4)
 EXACT_K = {"int8": 1 << 10, "int4": 1 << 18}
+# K per accumulation into C: within one OpenBLAS K block (256 and more on x86 and Arm),
+# so accumulating with beta = 1 rounds exactly as a product followed by an add
+K_CHUNK = {"fp16": 256, **EXACT_K}
+# tiles from this many multiply-adds up are cut in two row parts (128x128x128 is 1 << 21)
+PARALLEL_MIN_MKN = 1 << 21
 
 
 class _Scratch:
@@ -56,8 +64,6 @@ class _Scratch:
 
 _scratch = _Scratch()
 
-SINGLE_THREAD_MAX_MKN = 1 << 27  # 512 x 512 x 512
-
 
 @cache
 def _blas_controllers() -> tuple:
@@ -68,11 +74,8 @@ def _blas_controllers() -> tuple:
 
 
 @contextmanager
-def blas_threads_for(m: int, k: int, n: int) -> Iterator[None]:
-    """One BLAS thread for an m x k x n GEMM up to SINGLE_THREAD_MAX_MKN; the count is restored after."""
-    if m * k * n > SINGLE_THREAD_MAX_MKN:
-        yield
-        return
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the numpy path's GEMMs; the count is restored after."""
     changed = []
     for lc in _blas_controllers():
         threads = lc.num_threads
@@ -123,43 +126,59 @@ def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory:
         b = memory.as_array(b_addr, np.uint8, (k, n // 2), "cube_bad_operand", "l0b", "B")
     c = memory.as_array(c_addr, _ACC[dtype], (m, n), "cube_bad_operand", "l0c", "C")
     a_range, b_range, c_range = (a_addr, a.nbytes), (b_addr, b.nbytes), (c_addr, c.nbytes)
-    if dtype == "fp16":
-        def run() -> None:
-            with blas_threads_for(m, k, n):
-                _mmad_float(a, b, c, m, k, n, overwrite)
-    else:
-        def run() -> None:
-            with blas_threads_for(m, k, n):
-                _mmad_int(a, b, c, m, k, n, overwrite, dtype)
+    split = row_split(m, k, n)
+    kchunk = K_CHUNK[dtype]
+    ptrs: list = []  # the C kernel's views of A, B and C, made on first use
+
+    def run() -> None:
+        kern = blas.kernel()
+        if kern is not None and m > 1 and n > 1:
+            if not ptrs:
+                fb = kern.ffi.from_buffer
+                ptrs.extend((fb(a), fb(b), fb(c, require_writable=True)))
+            if kern.lib.mmad_run(code, *ptrs, m, k, n, int(overwrite), kchunk, split) == 0:
+                return
+        with one_blas_thread():
+            _mmad_numpy(a, b, c, m, k, n, overwrite, dtype, split)
+
     reads = [a_range, b_range] + ([] if overwrite else [c_range])
     return Plan(reads, [c_range], costs.cube_cycles(m, k, n, dtype), run,
                 what=f"mmad {dtype} {m}x{k}x{n}{' overwrite' if overwrite else ''}")
 
 
-def _mmad_float(a16: np.ndarray, b16: np.ndarray, c: np.ndarray, m: int, k: int, n: int,
-                overwrite: bool) -> None:
-    a = convert.f16_to_f32(a16, out=_scratch.get("a", (m, k)))
-    b = convert.f16_to_f32(b16, out=_scratch.get("b", (k, n)))
-    if overwrite:
-        np.matmul(a, b, out=c)
-    else:
-        t = _scratch.get("c", (m, n))
-        np.matmul(a, b, out=t)
-        np.add(c, t, out=c)
+def row_split(m: int, k: int, n: int) -> int:
+    """Where a tile's rows are cut into two parts (0: one part), by shape alone.
+
+    Each part is its own BLAS call, on whichever thread takes it, so the cut decides the
+    rounding and the number of host threads never does. Tiles below PARALLEL_MIN_MKN
+    multiply-adds stay whole: a second thread would cost more than it saves.
+    """
+    if m * k * n < PARALLEL_MIN_MKN or m < 32:
+        return 0
+    return (m + 31) // 32 * 16  # the half, rounded up to the BLAS kernels' 16 rows
 
 
-def _mmad_int(a_in: np.ndarray, b_in: np.ndarray, c: np.ndarray, m: int, k: int, n: int,
-              overwrite: bool, dtype: str) -> None:
-    widen = convert.i8_to_f32 if dtype == "int8" else convert.i4_to_f32
+def _mmad_numpy(a_in: np.ndarray, b_in: np.ndarray, c: np.ndarray, m: int, k: int, n: int,
+                overwrite: bool, dtype: str, split: int) -> None:
+    """The numpy path: the C kernel's arithmetic step for step (same parts, same K chunks)."""
+    widen = {"fp16": convert.f16_to_f32, "int8": convert.i8_to_f32, "int4": convert.i4_to_f32}[dtype]
     a = widen(a_in, out=_scratch.get("a", (m, k)))
     b = widen(b_in, out=_scratch.get("b", (k, n)))
-    t = _scratch.get("c", (m, n))
-    part = _scratch.get("c_int", (m, n), np.int32)
-    chunk = EXACT_K[dtype]
-    for k0 in range(0, k, chunk):
-        np.matmul(a[:, k0:k0 + chunk], b[k0:k0 + chunk], out=t)
-        np.copyto(part, t, casting="unsafe")  # exact: every partial sum is an integer below 2^24
-        if overwrite and k0 == 0:
-            np.copyto(c, part)
-        else:
-            np.add(c, part, out=c)
+    chunk = K_CHUNK[dtype]
+    for r0, r1 in ((0, split), (split, m)) if split else ((0, m),):
+        t = _scratch.get("c", (r1 - r0, n))
+        part = _scratch.get("c_int", (r1 - r0, n), np.int32)
+        for k0 in range(0, k, chunk):
+            first = overwrite and k0 == 0
+            np.matmul(a[r0:r1, k0:k0 + chunk], b[k0:k0 + chunk], out=t)
+            if dtype == "fp16":
+                if first:
+                    np.copyto(c[r0:r1], t)
+                else:
+                    np.add(c[r0:r1], t, out=c[r0:r1])
+                continue
+            np.copyto(part, t, casting="unsafe")  # exact: every partial sum is an integer below 2^24
+            if first:
+                np.copyto(c[r0:r1], part)
+            else:
+                np.add(c[r0:r1], part, out=c[r0:r1])

@@ -1,0 +1,82 @@
+"""The cube's C tile kernel (`_mmad`, mmad.c) bound to numpy's own OpenBLAS.
+
+threadpoolctl finds the OpenBLAS numpy loaded (its path and symbol prefix/suffix); cffi
+opens that same library in ABI mode and hands the kernel raw pointers to `cblas_sgemm`
+and the thread-count functions. Sharing numpy's library (rather than another BLAS) means
+one set of kernels, so the C path and the numpy path give the same bits. Without the
+compiled module, another BLAS (MKL, BLIS) or a missing symbol, `kernel()` is None and the
+cube does the same arithmetic through numpy.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+BACKENDS = ("openblas", "numpy")
+_state = {"forced": ""}
+_keep: list[Any] = []  # the opened BLAS stays referenced as long as its pointers are used
+
+
+@cache
+def _bind() -> Any:
+    """The bound `_mmad` library, or None when the C path cannot be used here."""
+    try:
+        import numpy  # noqa: F401  (loads the BLAS threadpoolctl looks for)
+        from cffi import FFI
+        from threadpoolctl import ThreadpoolController
+
+        from firmware.hw.units import _mmad
+    except ImportError:
+        return None
+    found = [lc for lc in ThreadpoolController().lib_controllers if lc.internal_api == "openblas"]
+    if not found:
+        return None
+    lc = found[0]
+    pre, suf = getattr(lc, "_symbol_prefix", ""), getattr(lc, "_symbol_suffix", "")
+    names = {what: f"{pre}{what}{suf}" for what in ("cblas_sgemm", "openblas_set_num_threads",
+                                                    "openblas_get_num_threads", "openblas_get_config")}
+    ffi = FFI()
+    ffi.cdef(f"void {names['cblas_sgemm']}(void);\nvoid {names['openblas_set_num_threads']}(int);\n"
+             f"int {names['openblas_get_num_threads']}(void);\nchar *{names['openblas_get_config']}(void);")
+    try:
+        lib = ffi.dlopen(lc.filepath)
+        config = ffi.string(getattr(lib, names["openblas_get_config"])()).decode()
+        pointers = [int(ffi.cast("uintptr_t", getattr(lib, names[what])))
+                    for what in ("cblas_sgemm", "openblas_set_num_threads", "openblas_get_num_threads")]
+    except (OSError, AttributeError):
+        return None
+    _keep.extend((ffi, lib))
+    cast = _mmad.ffi.cast
+    ok = _mmad.lib.mmad_bind(cast("void *", pointers[0]), int("USE64BITINT" in config),
+                             cast("void *", pointers[1]), cast("void *", pointers[2]))
+    return _mmad if ok else None
+
+
+def kernel() -> Any:
+    """The `_mmad` module to run mmads with, or None for numpy (unavailable or forced)."""
+    return None if _state["forced"] == "numpy" else _bind()
+
+
+def backend() -> str:
+    """The cube's GEMM path in use: "openblas" (the C kernel) or "numpy"."""
+    return "openblas" if kernel() is not None else "numpy"
+
+
+def available_backends() -> list[str]:
+    return (["openblas"] if _bind() is not None else []) + ["numpy"]
+
+
+def select_backend(name: str) -> str:
+    """Force a GEMM path (tests compare them); returns the previous one."""
+    if name not in available_backends():
+        raise ValueError(f"cube backend '{name}' is not available here")
+    previous = backend()
+    _state["forced"] = "" if name == "openblas" else name
+    return previous
+
+
+def use_helper_thread(want: bool) -> bool:
+    """Let a helper thread take a tile's second row part (the default); returns the previous setting."""
+    k = _bind()
+    return bool(k.lib.mmad_helper(int(want))) if k is not None else False

@@ -1,0 +1,29 @@
+"""cffi (API mode) build script for `firmware.hw.units._mmad`, the cube's tile GEMM in mmad.c.
+
+fp16.c is compiled in too: the kernel widens its operands with the same conversions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cffi import FFI
+
+_HERE = Path(__file__).resolve().parent
+
+ffibuilder = FFI()
+ffibuilder.cdef("""
+    int mmad_bind(void *sgemm, int int64, void *set_threads, void *get_threads);
+    int mmad_helper(int want);
+    int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
+                 int kchunk, int split);
+""")
+ffibuilder.set_source(
+    "firmware.hw.units._mmad",
+    "\n".join((_HERE / name).read_text(encoding="utf-8") for name in ("fp16.c", "mmad.c")),
+    extra_compile_args=["-O3", "-std=gnu11", "-pthread"],
+    extra_link_args=["-pthread"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=False)
