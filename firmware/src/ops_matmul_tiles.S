@@ -20,7 +20,7 @@
 #   s9 chunk depth kc, s10 opts, s11 input nibbles per element (byte offsets are products
 #   of even counts times s11, halved).
 # Guarantees: every pipe drained and no flag left set on return; the watchdog petted
-# once per K step (so however long K is).
+# once per K chunk (MM_KSTEPS mmads at most between pets, however long K is).
 FUNC matmul_run
         ENTER   64
         SAVE    s1, 1
@@ -175,10 +175,10 @@ FUNC matmul_chunk
         bleu    s3, t0, 2f
         mv      s3, t0
 2:      call    matmul_step
-        PET_WDOG t0, t1
         add     s2, s2, s3
         bltu    s2, s9, 1b
         SETFLAG_P mte1, mte2, OPS_EV_L1, s5     # mte1 has read chunk p
+        PET_WDOG t0, t1
 .if DOUBLE_BUFFER
         xori    s5, s5, 1
 .endif

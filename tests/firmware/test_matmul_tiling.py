@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from fwharness import program_of
-from opsharness import image, run_ok, serving
+from opsharness import harness, image, run_ok, serving
 from test_ops_matmul import TILED, fp16_case, run_matmul
 
 from isa.memmap import region
@@ -98,3 +98,20 @@ def test_serial_build_gives_the_same_bits_on_every_edge() -> None:
     serial, t_serial = run_matmul("1.3.0", a, b, bias, ["bias", "relu"], DOUBLE_BUFFER=0, **TILED)
     np.testing.assert_array_equal(overlapped, serial)
     assert t_db < t_serial
+
+
+def test_engine_pets_the_watchdog_once_per_chunk() -> None:
+    """A watchdog shorter than the whole command but longer than a few chunks does not expire."""
+    a, b, _ = fp16_case(64, 96, 64, 2)  # TILED: 8 tiles of 3 chunks of 2 steps
+    fw = harness("1.3.0", **TILED)
+    pa, pb, pc = fw.put(a), fw.put(b), fw.alloc(64 * 64 * 4)
+
+    def run() -> int:
+        return run_ok(fw, "MATMUL", a=pa, b=pb, c=pc, bias=0, m=64, n=64, k=96, dtype="fp16", opts=[])
+
+    whole = run()
+    fw.wr("wdog.timeout", whole // 4)
+    fw.wr("wdog.enable", 1)
+    assert run() == whole  # run_ok: no device error, so no expiry
+    np.testing.assert_allclose(fw.get(pc, np.float32, (64, 64)), a.astype(np.float32) @ b.astype(np.float32),
+                               rtol=1e-5, atol=1e-5)
