@@ -7,7 +7,11 @@ L0C over the K tiles, then C moved L0C -> UB -> HBM by mte3. Plans are executed 
 
 numpy's references, in the same run: the fp16 route `a16.astype(f32) @ b16.astype(f32)`,
 plain float32 matmul, and the exact int8 route (float32 BLAS over chunks of K <= 1024,
-where every partial sum is an exact integer, summed in int32).
+where every partial sum is an exact integer, summed in int32). All sides are measured
+interleaved, best of `--repeat`, so a busy host slows them alike.
+
+`tile_us` times single fp16 mmads of the firmware's tile shapes on each way the cube can
+run them (the C kernel with and without its helper thread, the numpy path).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from firmware.hw.units import convert, cube, descriptor, dma
+from firmware.hw.units import blas, convert, cube, descriptor, dma
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.units.plan import reset_cfg
 from isa.memmap import memory_map
@@ -78,6 +82,36 @@ def cube_matmul(m: Machine, a_at: int, b_at: int, c_at: int, size: int, dtype: i
                   dst_stride=size * 4)
 
 
+TILE_SHAPES = ((64, 64, 64), (128, 128, 128), (256, 128, 256))
+
+
+def tile_times(m: Machine, repeat: int) -> dict[str, dict[str, float]]:
+    """Microseconds per fp16 mmad of each TILE_SHAPES shape, per way of computing it (best of `repeat`)."""
+    rng = np.random.default_rng(1)
+    ways = [("openblas", True), ("openblas", False), ("numpy", False)]
+    ways = [w for w in ways if w[0] in blas.available_backends()]
+    path, helper = blas.backend(), blas.use_helper_thread(True)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for tm, tk, tn in TILE_SHAPES:
+            m.put(m.base["l0a"], rng.standard_normal((tm, tk)).astype(np.float16))
+            m.put(m.base["l0b"], rng.standard_normal((tk, tn)).astype(np.float16))
+            cfg = reset_cfg()
+            cfg.update(mm_m=tm, mm_k=tk, mm_n=tn, mm_dtype=FP16, mm_flags=1)
+            run = cube.plan(m.base["l0c"], m.base["l0a"], m.base["l0b"], cfg, m.memory).execute
+            times = {f"{w[0]}{'+helper' if w[1] else ''}": math.inf for w in ways}
+            for _ in range(repeat):
+                for (name, want_helper), key in zip(ways, times, strict=True):
+                    blas.select_backend(name)
+                    blas.use_helper_thread(want_helper)
+                    times[key] = min(times[key], best(lambda r=run: [r() for _ in range(20)], 1) / 20)
+            out[f"{tm}x{tk}x{tn}"] = {key: round(t * 1e6, 1) for key, t in times.items()}
+    finally:
+        blas.select_backend(path)
+        blas.use_helper_thread(helper)
+    return out
+
+
 def best(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -110,7 +144,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench.py cube", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--size", type=int, default=1024, help="M = K = N (a multiple of the tile sizes)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the best is kept")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per measurement; the best is kept")
     args = parser.parse_args(argv)
     n, flops = args.size, 2.0 * args.size**3
     rng = np.random.default_rng(0)
@@ -152,6 +186,7 @@ def main(argv: list[str]) -> int:
         "tile_fp16": list(tiles(m, FP16)),
         "tile_int8": list(tiles(m, INT8)),
         "fp16_conversion": convert.backend(),
+        "cube_gemm_path": blas.backend(),
         "cube_fp16_gflops": round(flops / t_cube16 / 1e9, 2),
         "numpy_fp16_route_gflops": round(flops / t_route16 / 1e9, 2),
         "numpy_fp32_gflops": round(flops / t_fp32 / 1e9, 2),
@@ -161,6 +196,8 @@ def main(argv: list[str]) -> int:
         "numpy_int8_exact_gflops": round(flops / t_int8 / 1e9, 2),
         "ratio_int8_exact": round(t_int8 / t_cube8, 3),
         "cube_int8_exact": exact8,
+        "cube_helper": blas.helper_stats(),  # row parts the helper thread took in the runs above
+        "tile_us": tile_times(m, args.repeat),
         **blas_info(),
         "load_average_1m": round(os.getloadavg()[0], 2),  # the timings are only as quiet as the machine
     }

@@ -80,3 +80,13 @@ def use_helper_thread(want: bool) -> bool:
     """Let a helper thread take a tile's second row part (the default); returns the previous setting."""
     k = _bind()
     return bool(k.lib.mmad_helper(int(want))) if k is not None else False
+
+
+def helper_stats() -> dict[str, int]:
+    """Row parts run by the kernel, how many the helper thread ran, and how often it backed off."""
+    k = _bind()
+    if k is None:
+        return {"parts": 0, "helper_parts": 0, "backoffs": 0}
+    out = k.ffi.new("long[3]")
+    k.lib.mmad_stats(out)
+    return {"parts": out[0], "helper_parts": out[1], "backoffs": out[2]}

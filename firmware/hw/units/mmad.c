@@ -9,7 +9,10 @@
  * computed as separate single-threaded sgemm calls, so the result is the same bits
  * whether one thread does both or a helper thread takes the second: the host's thread
  * count never shows in the result. The helper only takes a part nobody has started
- * (the caller claims parts too), so a helper that is not scheduled costs nothing.
+ * (the caller claims parts too), so a helper that is not scheduled costs nothing; one
+ * that is descheduled in the middle of its part (a busy host) makes the caller wait,
+ * so when the caller waited longer than its own part took, the helper sits out the
+ * next tiles, twice as many each time in a row (BACKOFF_MIN up to BACKOFF_MAX).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -29,6 +32,7 @@ typedef int (*get_threads_fn)(void);
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, MAX_PARTS = 2 };
 #define SPIN_NS 200000L  /* the helper spins this long for the next tile before it sleeps */
+enum { BACKOFF_MIN = 16, BACKOFF_MAX = 4096 };
 
 static struct {
     void *sgemm;
@@ -54,6 +58,8 @@ static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int want_helper = 1;
+static int backoff_left, backoff_next = BACKOFF_MIN;  /* tiles the helper sits out */
+static atomic_long stats[3];  /* parts run, parts the helper ran, backoffs */
 static pid_t helper_pid;  /* the process the helper was started in (0: none) */
 
 static struct { float *p; size_t n; } scratch[3];
@@ -131,7 +137,7 @@ static void run_part(int part)
 }
 
 /* Claim and run parts of job `gen` until none is left. */
-static void work(uint32_t gen)
+static void work(uint32_t gen, int by_helper)
 {
     uint64_t s = atomic_load(&state);
     for (;;) {
@@ -140,6 +146,7 @@ static void work(uint32_t gen)
             return;
         if (atomic_compare_exchange_weak(&state, &s, s + (1u << 16))) {
             run_part((int)next);
+            atomic_fetch_add(&stats[1], by_helper);
             atomic_fetch_add(&done, 1);
             s = atomic_load(&state);
         }
@@ -171,7 +178,7 @@ static void *helper_main(void *arg)
             }
         }
         seen = (uint32_t)(atomic_load(&state) >> 32);
-        work(seen);
+        work(seen, 1);
     }
     return NULL;
 }
@@ -213,6 +220,13 @@ int mmad_helper(int want)
     return previous;
 }
 
+/* Counters since the start: parts run, parts the helper ran, times the helper backed off. */
+void mmad_stats(long *out)
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = atomic_load(&stats[i]);
+}
+
 /* C[m x n] (+)= A[m x k] x B[k x n]; rows [0, split) and [split, m) are separate parts
  * (split 0 or m: one part). Returns 0, -1 when no BLAS is bound, -2 when out of memory. */
 int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
@@ -235,23 +249,40 @@ int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int
     const int threads = blas.get_threads();
     if (threads != 1)
         blas.set_threads(1);
-    const int helped = parts > 1 && want_helper;
+    int helped = parts > 1 && want_helper;
+    if (helped && backoff_left > 0) {
+        backoff_left--;
+        helped = 0;
+    }
     if (helped)
         ensure_helper();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     atomic_store(&done, 0);
     const uint32_t gen = (uint32_t)(atomic_load(&state) >> 32) + 1;
     atomic_store(&state, (uint64_t)gen << 32 | (uint64_t)parts);
-    if (helped && helper_pid) {
+    if (helped && helper_pid == getpid()) {
         pthread_mutex_lock(&wake_lock);
         pthread_cond_signal(&wake);
         pthread_mutex_unlock(&wake_lock);
     }
-    work(gen);
-    for (unsigned spins = 1; atomic_load(&done) < parts; spins++) {
-        if (spins % 64)
-            cpu_relax();
-        else
-            sched_yield();  /* the helper runs the other part; let it have a core */
+    work(gen, 0);
+    atomic_fetch_add(&stats[0], parts);
+    if (atomic_load(&done) < parts) {
+        const long own = elapsed_ns(&t0);
+        for (unsigned spins = 1; atomic_load(&done) < parts; spins++) {
+            if (spins % 64)
+                cpu_relax();
+            else
+                sched_yield();  /* the helper runs the other part; let it have a core */
+        }
+        if (elapsed_ns(&t0) - own > own) {
+            backoff_left = backoff_next;
+            atomic_fetch_add(&stats[2], 1);
+            backoff_next = backoff_next < BACKOFF_MAX ? 2 * backoff_next : BACKOFF_MAX;
+        } else {
+            backoff_next = BACKOFF_MIN;
+        }
     }
     if (threads != 1)
         blas.set_threads(threads);

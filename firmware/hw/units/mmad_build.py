@@ -15,6 +15,7 @@ ffibuilder = FFI()
 ffibuilder.cdef("""
     int mmad_bind(void *sgemm, int int64, void *set_threads, void *get_threads);
     int mmad_helper(int want);
+    void mmad_stats(long *out);
     int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
                  int kchunk, int split);
 """)

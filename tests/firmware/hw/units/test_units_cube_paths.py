@@ -191,3 +191,13 @@ def test_a_forked_child_gets_a_helper_of_its_own(mem):
     got = queue.get(timeout=60)
     child.join(timeout=60)
     assert child.exitcode == 0 and np.array_equal(got, want)
+
+
+@needs_kernel
+def test_without_the_helper_the_caller_runs_every_part(mem):
+    a, b, c0 = fp16_operands(np.random.default_rng(6), 256, 128, 256)
+    before = blas.helper_stats()
+    mmad(mem, a, b, c0, 0, 256, 128, 256, True, ("openblas", False))
+    after = blas.helper_stats()
+    assert after["parts"] - before["parts"] == 2  # a split tile: two row parts
+    assert after["helper_parts"] == before["helper_parts"]
