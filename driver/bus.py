@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, FrameType
 from typing import Any, NamedTuple, Protocol
 
 _HERE = __file__
@@ -111,14 +111,20 @@ _getframe = sys._getframe
 _new = tuple.__new__
 
 
-def _event(kind: str, side: str, offset: int, width: int, value: Any, tick: int) -> BusAccess:
-    """The event, with the first frame outside the bus-level modules as its call site."""
-    f = _getframe(2)
+def _site(f: FrameType | None) -> tuple[CodeType | None, int]:
+    """(code, instruction offset) of the first frame from `f` outward outside the bus-level modules.
+
+    Taken at access time (a frame's position moves on); the line is worked out only when asked.
+    """
     while f is not None and f.f_code.co_filename in _SKIP:
         f = f.f_back
-    if f is None:
-        return _new(BusAccess, (kind, side, offset, width, value, tick, None, 0))
-    return _new(BusAccess, (kind, side, offset, width, value, tick, f.f_code, f.f_lasti))
+    return (None, 0) if f is None else (f.f_code, f.f_lasti)
+
+
+def _event(kind: str, side: str, offset: int, width: int, value: Any, tick: int) -> BusAccess:
+    """The event, with the first frame outside the bus-level modules as its call site."""
+    code, lasti = _site(_getframe(2))
+    return _new(BusAccess, (kind, side, offset, width, value, tick, code, lasti))
 
 
 def skip_in_call_sites(filename: str) -> None:
@@ -161,14 +167,26 @@ class Bus:
             return self._r0(offset, width)
         tick = self._now()
         value = self._r0(offset, width)
-        event = _event("read", "bar0", offset, width, value, tick)
+        f = _getframe(1)
+        code = f.f_code
+        if code.co_filename in _SKIP:  # called through a register layer (or read8/read16)
+            code, lasti = _site(f)
+        else:
+            lasti = f.f_lasti
+        event = _new(BusAccess, ("read", "bar0", offset, width, value, tick, code, lasti))
         for fn in self._observers:
             fn(event)
         return value
 
     def write(self, offset: int, width: int, value: int) -> None:
         if self._observers:
-            event = _event("write", "bar0", offset, width, value, self._now())
+            f = _getframe(1)
+            code = f.f_code
+            if code.co_filename in _SKIP:
+                code, lasti = _site(f)
+            else:
+                lasti = f.f_lasti
+            event = _new(BusAccess, ("write", "bar0", offset, width, value, self._now(), code, lasti))
             for fn in self._observers:
                 fn(event)
         self._w0(offset, width, value)

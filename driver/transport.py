@@ -40,6 +40,10 @@ class InProcess:
         self.bar2_read = device.bar2_read
         self.bar2_write = device.bar2_write
         self.irq_pending = device.host_irq_pending
+        now = getattr(type(device), "now", None)
+        if isinstance(now, property) and now.fget is not None:
+            # The device's tick as one bound call, not two (a traced bus asks it on every access).
+            self.now = now.fget.__get__(device)  # type: ignore[method-assign]
 
     def wait_irq(self, timeout_ticks: int) -> bool:
         """Run until the host line is up or the timeout; debugger stops of the core are run through."""

@@ -17,10 +17,11 @@ from firmware.hw.regmap import Field, Register
 class Slot:
     """The stored value of one register (shared by the ports of every side)."""
 
-    __slots__ = ("reg", "value")
+    __slots__ = ("mask", "reg", "value")
 
     def __init__(self, reg: Register) -> None:
         self.reg = reg
+        self.mask = reg.defined_mask  # the bits a plain write can store
         self.value = reg.reset
 
 
@@ -181,7 +182,8 @@ class Port:
     """One register as one side sees it: its read and write effects, and its hooks."""
 
     __slots__ = (
-        "read_hooks", "readable", "reads", "reg", "side", "slot", "writable", "write_hooks", "writes",
+        "plain_read", "plain_write", "read_hooks", "readable", "reads", "reg", "side", "slot", "writable",
+        "write_hooks", "writes",
     )
 
     def __init__(self, slot: Slot, side: str, reads: Groups, writes: Groups) -> None:
@@ -192,15 +194,20 @@ class Port:
         self.writes = writes
         self.readable = bool(reads)
         self.writable = bool(writes)
+        mask = slot.reg.defined_mask
+        # A read that shows the stored value and changes nothing; a write that stores it.
+        self.plain_read = reads == ((READABLE, mask),)
+        self.plain_write = writes == ((STORES, mask),)
         self.read_hooks: list = []
         self.write_hooks: list = []
 
-    def read(self) -> int:
+    def read(self, lanes: int = -1) -> int:
+        """Apply a read; `lanes` limits its effects to some bits (a narrow bus access)."""
         slot = self.slot
         kept = slot.value
         shown = 0
         for effect, mask in self.reads:
-            bits, kept = effect.read(kept, mask)
+            bits, kept = effect.read(kept, mask & lanes)
             shown |= bits
         slot.value = kept
         return shown
@@ -223,7 +230,7 @@ class PlainPort(Port):
         super().__init__(slot, side, reads, writes)
         self.mask = slot.reg.defined_mask
 
-    def read(self) -> int:
+    def read(self, lanes: int = -1) -> int:
         return self.slot.value
 
     def write(self, data: int, lanes: int = -1) -> None:
@@ -239,7 +246,7 @@ class ReadOnlyPort(Port):
 
     __slots__ = ()
 
-    def read(self) -> int:
+    def read(self, lanes: int = -1) -> int:
         return self.slot.value
 
     def write(self, data: int, lanes: int = -1) -> None:
@@ -256,9 +263,9 @@ class SimplePort(Port):
         self.read_effect, self.read_mask = reads[0] if reads else (READS_ZERO, 0)
         self.write_effect, self.write_mask = writes[0] if writes else (IGNORES, 0)
 
-    def read(self) -> int:
+    def read(self, lanes: int = -1) -> int:
         slot = self.slot
-        shown, slot.value = self.read_effect.read(slot.value, self.read_mask)
+        shown, slot.value = self.read_effect.read(slot.value, self.read_mask & lanes)
         return shown
 
     def write(self, data: int, lanes: int = -1) -> None:

@@ -11,10 +11,15 @@ The host interface, as the driver's in-process bus calls it (all on `Device`):
 - `host_irq_pending() -> bool`, `advance(ticks)`, `run_until(predicate, timeout_ticks)`.
 
 `origin` is whatever the caller wants observers to see as the access's origin (a call
-site); firmware accesses carry the pc. The device runs during an access's latency; a
-debugger stop of the core in that time ends the latency early (the device's `on_stop`
-hooks see it, and the next access or `advance` continues). This module also serves the host-side effects of
-the `ctrl` block (soft reset, run/halt) and the firmware load window (`fw_load`).
+site); firmware accesses carry the pc. A 32-bit BAR0 access to a register the register
+file lists in its host access plan (`host_reads`/`host_writes`: plain storage, no hook,
+no observer) reads or stores the value directly; every other access, and every access
+while something observes the register file, takes the register file's full path. Either
+way the access then costs its latency through `Device.host_latency`. The device runs
+during an access's latency; a debugger stop of the core in that time ends the latency
+early (the device's `on_stop` hooks see it, and the next access or `advance` continues).
+This module also serves the host-side effects of the `ctrl` block (soft reset, run/halt)
+and the firmware load window (`fw_load`).
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class Bars:
         self.mmio = dev.config.mmio
         self._span = self.mmio.size
         self._latency = dev.config.bar0_latency_ticks
+        self._plain_reads = dev.regs.host_reads  # the register file keeps these up to date
+        self._plain_writes = dev.regs.host_writes
         self.hbm = dev.config.hbm
         self._load_ranges = [(r.base, r.end) for r in (dev.config.region("itcm"), dev.config.region("dtcm"))]
         dev.on_reg_write("ctrl.soft_reset", self._soft_reset)
@@ -63,30 +70,34 @@ class Bars:
     # ------------------------------------------------------------ BAR0
 
     def bar0_read(self, offset: int, width: int = 4, origin: Any = None) -> int:
-        dev = self.dev
-        if width == 4 and not offset & 3 and 0 <= offset < self._span:  # a whole register
-            try:
-                value = dev.regs.read(offset, "host", origin)
-            except UnmappedError:
-                value = 0
-        else:
-            _check(offset, width, self._span, "BAR0 read")
-            value = sub_read(dev, offset, width, "host", origin)
-        dev.host_latency(self._latency)
+        slot = self._plain_reads.get(offset)
+        value = slot.value if slot is not None and width == 4 else self._read(offset, width, origin)
+        self.dev.host_latency(self._latency)
         return value
 
     def bar0_write(self, offset: int, width: int, value: int, origin: Any = None) -> None:
-        dev = self.dev
-        if width == 4 and not offset & 3 and 0 <= offset < self._span:  # a whole register
-            # (contextlib.suppress would cost more than the write itself)
-            try:  # noqa: SIM105
-                dev.regs.write(offset, value, "host", origin)
-            except UnmappedError:
-                pass  # unmapped MMIO ignores writes
+        slot = self._plain_writes.get(offset)
+        if slot is not None and width == 4:
+            slot.value = value & slot.mask
         else:
-            _check(offset, width, self._span, "BAR0 write")
-            sub_write(dev, offset, width, value, "host", origin)
-        dev.host_latency(self._latency)
+            self._write(offset, width, value, origin)
+        self.dev.host_latency(self._latency)
+
+    def _read(self, offset: int, width: int, origin: Any) -> int:
+        """The general path: the register file's read with its effects, hooks and observers."""
+        _check(offset, width, self._span, "BAR0 read")
+        try:
+            return self.dev.regs.read(offset, "host", origin, width)
+        except UnmappedError:
+            return 0  # unmapped MMIO reads 0, as on the bus of most SoCs
+
+    def _write(self, offset: int, width: int, value: int, origin: Any) -> None:
+        _check(offset, width, self._span, "BAR0 write")
+        # (contextlib.suppress would cost more than the write itself)
+        try:  # noqa: SIM105
+            self.dev.regs.write(offset, value & ((1 << 8 * width) - 1), "host", origin, width=width)
+        except UnmappedError:
+            pass  # unmapped MMIO ignores writes
 
     # ------------------------------------------------------------ BAR2
 
@@ -160,23 +171,17 @@ class Bars:
 
 
 def sub_read(dev: Device, key: int, width: int, side: str, origin: Any) -> int:
-    """An 8/16/32-bit read at `key` (a BAR0 offset or an MMIO address): the register is read and sliced."""
-    base = key & ~3
+    """An 8/16/32-bit read at `key` (a BAR0 offset or an MMIO address); unmapped reads 0."""
     try:
-        value = dev.regs.read(base, side, origin)
+        return dev.regs.read(key, side, origin, width)
     except UnmappedError:
         return 0  # unmapped MMIO reads 0, as on the bus of most SoCs
-    shift = (key - base) * 8
-    return (value >> shift) & ((1 << (8 * width)) - 1)
 
 
 def sub_write(dev: Device, key: int, width: int, value: int, side: str, origin: Any) -> None:
     """An 8/16/32-bit write: only the written byte lanes of the register change."""
-    base = key & ~3
-    shift = (key - base) * 8
-    lanes = ((1 << (8 * width)) - 1) << shift
     with contextlib.suppress(UnmappedError):  # unmapped MMIO ignores writes
-        dev.regs.write(base, (value << shift) & lanes, side, origin, lanes=-1 if width == 4 else lanes)
+        dev.regs.write(key, value & ((1 << 8 * width) - 1), side, origin, width=width)
 
 
 class MmioPort:

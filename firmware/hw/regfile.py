@@ -6,6 +6,17 @@ or "unit" (the hardware itself) — and `peek`/`poke` with none, so a debugger v
 changes the device. Device behaviour attaches by register path (`on_write`/`on_read`);
 observers see every access and every change, whoever made it. Without observers or hooks
 an access costs two dict lookups, one port call and one check.
+
+Accesses narrower than a register (8/16-bit bus accesses, `width=1|2` at a byte address)
+apply their effects to the accessed byte lanes only (a byte write to a W1C register
+clears only bits of that byte, a byte read of a clear-on-read register clears only that
+byte) and are observed with their true offset, width and bytes.
+
+`host_reads`/`host_writes` are the host's access plan for the fast path of BAR0: by
+offset, the slots of registers whose host read shows the stored value (or whose host
+write stores it) with no effect, hook or observer to run. They are kept in step with
+hooks and observers (both are empty while an observer is attached), so a caller that
+finds an offset there may read or store `slot.value` (masked by `slot.mask`) directly.
 """
 
 from __future__ import annotations
@@ -27,6 +38,9 @@ class Access(NamedTuple):
     kind "read": `old` is the stored value before, `new` the value the reader got.
     kind "write": `old` is the stored value before, `new` the value written.
     kind "change": the stored value went from `old` to `new`.
+    `offset` and `width` (bits) are the access's: a narrow read or write reports its own
+    byte offset and width and the bytes it carried (`new`); hooks and changes always see
+    the whole register (`new` in place, other lanes 0, for a narrow write's hooks).
     `origin` is what the caller passed: a firmware pc, a host call site, "reset"…
     """
 
@@ -41,8 +55,8 @@ class Access(NamedTuple):
     origin: Any
 
     def fields(self) -> list[FieldValue]:
-        """The fields of `new`, decoded only when someone asks."""
-        return regmap().decode(self.path, self.new)
+        """The fields of `new` (moved to its byte lanes), decoded only when someone asks."""
+        return regmap().decode(self.path, self.new << (self.offset & 3) * 8)
 
 
 Observer = Callable[[Access], None]
@@ -73,6 +87,8 @@ class RegisterFile:
         self.clock: Callable[[], int] = _zero
         self._slots = [Slot(r) for r in self.map.registers]
         self._observers: tuple[Observer, ...] = ()  # replaced, never mutated: safe to iterate
+        self.host_reads: dict[int, Slot] = {}  # the host's fast path (see the module docstring);
+        self.host_writes: dict[int, Slot] = {}  # updated in place, never replaced
         self._ports: dict[str, dict[Any, Port]] = {}
         base = self.map.mmio_base
         plans = _plans(self.map)
@@ -87,6 +103,21 @@ class RegisterFile:
                 if side != "host":
                     ports[base + reg.offset] = port
             self._ports[side] = ports
+        self._plan_host()
+
+    def _plan_host(self) -> None:
+        """Fill `host_reads`/`host_writes`: the offsets where a host access has no effect to run."""
+        reads, writes = self.host_reads, self.host_writes
+        reads.clear()
+        writes.clear()
+        if self._observers:
+            return
+        for key, port in self._ports["host"].items():
+            if isinstance(key, int):
+                if port.plain_read and not port.read_hooks:
+                    reads[key] = port.slot
+                if port.plain_write and not port.write_hooks:
+                    writes[key] = port.slot
 
     # ---------------------------------------------------------------- lookup
     def _port(self, key: int | str, side: str) -> Port:
@@ -112,8 +143,13 @@ class RegisterFile:
         return (port or self._port(key, side)).reg
 
     # ---------------------------------------------------------------- full semantics
-    def read(self, key: int | str, side: str, origin: Any = None) -> int:
-        """A read with its side effects (clear-on-read, hooks) as `side` sees the register."""
+    def read(self, key: int | str, side: str, origin: Any = None, width: int = 4) -> int:
+        """A read with its side effects (clear-on-read, hooks) as `side` sees the register.
+
+        `width` 1 or 2: a narrow read at byte offset/address `key`, which returns those bytes.
+        """
+        if width != 4:
+            return self._read_narrow(key, side, origin, width)
         try:
             port = self._ports[side][key]
         except KeyError:
@@ -127,8 +163,15 @@ class RegisterFile:
             self._note(port, "read", old, value, origin)
         return value
 
-    def write(self, key: int | str, value: int, side: str, origin: Any = None, lanes: int = -1) -> None:
-        """A write with its semantics (W1C, strobes, rights, hooks); `lanes` masks a narrow access."""
+    def write(self, key: int | str, value: int, side: str, origin: Any = None, lanes: int = -1,
+              width: int = 4) -> None:
+        """A write with its semantics (W1C, strobes, rights, hooks); `lanes` masks which bits it reaches.
+
+        `width` 1 or 2: a narrow write of `value` at byte offset/address `key`.
+        """
+        if width != 4:
+            self._write_narrow(key, value, side, origin, width)
+            return
         try:
             port = self._ports[side][key]
         except KeyError:
@@ -141,12 +184,47 @@ class RegisterFile:
         if port.write_hooks:
             self._run_hooks(port.write_hooks, port, "write", value, origin, old)
 
-    def _note(self, port: Port, kind: str, old: int, new: int, origin: Any) -> None:
+    def _narrow(self, key: int | str, side: str, width: int) -> tuple[Port, int, int]:
+        """The port around a narrow access, the access's byte lane shift and its lane mask."""
+        if width not in (1, 2) or not isinstance(key, int) or key % width:
+            raise RegisterError(f"a {width}-byte register access must be 1 or 2 bytes at an aligned "
+                                f"offset or address, not {key!r}")
+        base = key & ~3
+        try:
+            port = self._ports[side][base]
+        except KeyError:
+            port = self._port(base, side)
+        shift = (key - base) * 8
+        return port, shift, ((1 << 8 * width) - 1) << shift
+
+    def _read_narrow(self, key: int | str, side: str, origin: Any, width: int) -> int:
+        port, shift, lanes = self._narrow(key, side, width)
+        if port.read_hooks:
+            self._run_hooks(port.read_hooks, port, "read", port.slot.value, origin)
+        old = port.slot.value
+        value = (port.read(lanes) & lanes) >> shift
+        if self._observers:
+            self._note(port, "read", old, value, origin, port.reg.offset + shift // 8, 8 * width)
+        return value
+
+    def _write_narrow(self, key: int | str, value: int, side: str, origin: Any, width: int) -> None:
+        port, shift, lanes = self._narrow(key, side, width)
+        placed = (value << shift) & lanes
+        old = port.slot.value
+        port.write(placed, lanes)
+        if self._observers:
+            self._note(port, "write", old, placed >> shift, origin, port.reg.offset + shift // 8, 8 * width)
+        if port.write_hooks:
+            self._run_hooks(port.write_hooks, port, "write", placed, origin, old)
+
+    def _note(self, port: Port, kind: str, old: int, new: int, origin: Any, offset: int = -1,
+              width: int = 0) -> None:
         reg = port.reg
         cycle = self.clock()
         now = port.slot.value
         observers = self._observers
-        event = Access(port.side, kind, reg.path, reg.offset, reg.width, old, new, cycle, origin)
+        event = Access(port.side, kind, reg.path, reg.offset if offset < 0 else offset, width or reg.width,
+                       old, new, cycle, origin)
         for observer in observers:
             observer(event)
         if now != old:
@@ -244,6 +322,8 @@ class RegisterFile:
                     port.read_hooks.append(hook)
                 if kind == "write" and port.writable:
                     port.write_hooks.append(hook)
+            # The host's fast path must now run the hook.
+            (self.host_reads if kind == "read" else self.host_writes).pop(reg.offset, None)
             return hook
 
         return attach(fn) if fn is not None else attach
@@ -251,6 +331,7 @@ class RegisterFile:
     def observe(self, callback: Observer) -> Observer:
         """Call `callback(access)` on every access and every change, from any side."""
         self._observers = (*self._observers, callback)
+        self._plan_host()
         return callback
 
     def unobserve(self, callback: Observer) -> None:
@@ -258,6 +339,7 @@ class RegisterFile:
         observers = list(self._observers)
         observers.remove(callback)
         self._observers = tuple(observers)
+        self._plan_host()
 
     # ---------------------------------------------------------------- state
     def reset(self, origin: Any = "reset") -> None:
