@@ -38,7 +38,8 @@ class MmioRecord(NamedTuple):
         return self.path.upper()
 
     def fields(self) -> list[FieldValue]:
-        return regmap().decode(self.path, self.value)
+        """The register's fields in the value (a narrow access's bytes moved to their lanes)."""
+        return regmap().decode(self.path, self.value << (self.addr & 3) * 8)
 
     def decoded(self) -> str:
         """`IDX=3`, `STATE=ready(2)`, or the set bits of a flag register (`CQ0 DMA_ERROR`)."""
