@@ -65,6 +65,9 @@ class Protocol:
             return Outcome([E_MALFORMED])
         except (NpuError, ValueError, IndexError, KeyError):
             return Outcome([E_REFUSED])
+        except Exception as exc:  # a bug: one line in npudbg's output (traceback in a file), never a crash
+            self.s.out.error(f"gdb server: {describe(exc)}")
+            return Outcome([E_REFUSED])
         return got if isinstance(got, Outcome) else Outcome([got])
 
     def _dispatch(self, text: str, payload: bytes) -> Outcome | str:

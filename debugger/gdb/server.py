@@ -127,6 +127,7 @@ class Connection:
         self.server = server
         self.s = server.session
         self.sock = sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small packets both ways: no Nagle wait
         self.proto = Protocol(self.s)
         self.reader = rsp.PacketReader()
         self.last_sent = b""

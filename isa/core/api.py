@@ -35,6 +35,12 @@ class Registers:
     def __init__(self, core_ptr: object) -> None:
         self._x = core_ptr.a.x
 
+    @property
+    def raw(self) -> object:
+        """The C register array itself, indexed by number only (device callbacks read operands
+        through it, one per Xnpu instruction). Writes must not touch x0 and must fit 32 bits."""
+        return self._x
+
     @staticmethod
     def _index(key: int | str) -> int:
         if isinstance(key, str):
@@ -220,6 +226,17 @@ class Core:
         else:
             lib.core_deliver_trap(self._c, cause, tval & 0xFFFFFFFF)
 
+    def shorten_run(self, until_cycle: int) -> None:
+        """Inside an Xnpu or MMIO handler: end the current run() (reason BUDGET) once mcycle
+        reaches `until_cycle`, when that is sooner than the run was given. Cheaper than
+        `stop_with` plus a new run() when the caller only wants the run to end earlier."""
+        if not self._in_callback:
+            raise NpuError("shorten_run() is only meaningful inside an Xnpu or MMIO handler")
+        c = self._c
+        if until_cycle < c.until_cycle:
+            c.until_cycle = max(0, until_cycle)
+            c.need_check = 1  # the loop re-reads the limit after this instruction
+
     def stop_with(self, detail: object = None) -> None:
         """Inside an Xnpu or MMIO handler: end run() after this instruction (XNPU / MMIO)."""
         if not self._in_callback:
@@ -240,6 +257,22 @@ class Core:
         if self._callback_error is not None:
             exc, self._callback_error = self._callback_error, None
             raise exc
+        return self._make_stop(StopReason(reason))
+
+    def run_slice(self, until_cycle: int) -> Stop | None:
+        """`run(until_cycle=...)` for a loop that runs the core in slices of time: None when the
+        run just reached `until_cycle` (no Stop record is made for the common case)."""
+        c = self._c
+        traps = self.catch_traps
+        c.catch_mask, c.catch_irq_mask = _catch_masks(traps) if traps else (0, 0)
+        self._callback_error = None
+        self._stop_detail = None
+        reason = lib.core_run(c, UNLIMITED, min(max(0, until_cycle), UNLIMITED))
+        if self._callback_error is not None:
+            exc, self._callback_error = self._callback_error, None
+            raise exc
+        if reason == _BUDGET:
+            return None
         return self._make_stop(StopReason(reason))
 
     def step(self) -> Stop:
@@ -312,6 +345,7 @@ class Core:
         lib.core_reset_caches(self._c)
 
 
+_BUDGET = int(StopReason.BUDGET)
 _INSN_PC_REASONS = {StopReason.WATCHPOINT, StopReason.TRAP, StopReason.ECALL, StopReason.EBREAK,
                     StopReason.WFI, StopReason.XNPU, StopReason.MMIO, StopReason.DOUBLE_FAULT}
 
