@@ -24,6 +24,7 @@ class CfgRegisters:
 
     def reset(self) -> None:
         self.values = {i: r.reset & MASK32 for i, r in self.spec.items()}
+        self._sample: dict[str, int] | None = None
 
     def _known(self, index: int) -> None:
         if index not in self.spec:
@@ -40,6 +41,7 @@ class CfgRegisters:
         if reg.readonly:
             raise DeviceFault("cfg_read_only", None, f"npu.cfg: {reg.name} (index {index}) is read-only")
         self.values[index] = value & MASK32
+        self._sample = None
 
     def get(self, name: str) -> int:
         return self.values[self.index_of[name]]
@@ -47,13 +49,22 @@ class CfgRegisters:
     def set(self, name: str, value: int) -> None:
         """A device-side write; read-only registers included."""
         self.values[self.index_of[name]] = value & MASK32
+        self._sample = None
 
     def sample(self) -> dict[str, int]:
-        """The values by name, as a unit sees them at issue."""
-        return {r.name: self.values[i] for i, r in self.spec.items()}
+        """The values by name, as a unit sees them at issue.
+
+        Made again only after a change (firmware sets the registers once per tile and issues
+        several instructions in between). Units must not change it: issues share it.
+        """
+        sample = self._sample
+        if sample is None:
+            sample = self._sample = {r.name: self.values[i] for i, r in self.spec.items()}
+        return sample
 
     def state(self) -> dict[int, int]:
         return dict(self.values)
 
     def load_state(self, state: dict[int, int]) -> None:
         self.values = dict(state)
+        self._sample = None

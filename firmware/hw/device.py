@@ -99,6 +99,9 @@ class Device:
         self.timer = MachineTimer()
         self.injector = Injector()
         self.strict_races = cfg.strict_races
+        # The run loop's and the hazard tracker's fast paths; off, the general paths do the
+        # same work the long way (the equivalence tests compare the two).
+        self.fast_paths = True
         # Observation hooks (called with keyword arguments; nothing is done when a list is empty).
         self.on_issue: list[Hook] = []  # entry=
         self.on_complete: list[Hook] = []  # entry=, start=, end=
@@ -122,6 +125,7 @@ class Device:
         self._in_slice = False
         self._cut = False
         self._watching = False
+        self._watching_any = False
         self._slice_end = 0
         self._t0 = self._c0 = 0
         self._power_on = _power_on_state(cfg)
@@ -166,14 +170,15 @@ class Device:
     def now(self) -> int:
         """Current tick (inside a core slice: the tick of the instruction running now)."""
         if self._in_slice:
-            return self._t0 + (self.core.cycles - self._c0) * self.clock.tpc
+            return self._t0 + (self._arch.cycles - self._c0) * self.clock.tpc
         return self.clock.now
 
     def sync(self) -> int:
-        """Bring the clock to the core's position (callbacks call this first)."""
+        """Bring the clock to the core's position (callbacks call this first); returns the tick."""
+        clock = self.clock
         if self._in_slice:
-            self.clock.now = self.now
-        return self.clock.now
+            clock.now = self._t0 + (self._arch.cycles - self._c0) * clock.tpc
+        return clock.now
 
     def set_clock_mhz(self, mhz: int) -> None:
         """Switch the core/unit clock (the thermal block decides: DVFS request, throttling).
@@ -184,7 +189,7 @@ class Device:
         if tpc == self.clock.tpc:
             return
         if self._in_slice:
-            self._t0, self._c0 = self.now, self.core.cycles
+            self._t0, self._c0 = self.now, self._arch.cycles
         self.clock.tpc = tpc
         self.reg_set("thermal.freq", mhz_of(tpc))
 
@@ -302,6 +307,9 @@ class Device:
 
     def _run(self, target: int, predicate: Callable[[], bool] | None, until_idle: bool = False) -> DeviceStop:
         self._watching = predicate is not None
+        # Whether the predicate may turn true without the slice being cut: the host line
+        # cannot (its rise always cuts the slice), anything else may (see `after_callback`).
+        self._watching_any = self._watching and predicate != self.host_irq_pending
         if predicate is None and not until_idle and self._skip_idle(target):
             return DeviceStop("time", self.now)
         return self._loop(target, predicate, until_idle)
@@ -368,7 +376,7 @@ class Device:
 
     def _begin_slice(self, horizon: int) -> None:
         self._in_slice, self._cut = True, False
-        self._t0, self._c0, self._slice_end = self.clock.now, self.core.cycles, horizon
+        self._t0, self._c0, self._slice_end = self.clock.now, self._arch.cycles, horizon
 
     def _end_slice(self) -> None:
         self.sync()
@@ -376,13 +384,13 @@ class Device:
 
     def _run_core(self, horizon: int) -> Stop | None:
         """One slice of the core; returns a stop the caller must report, or None."""
-        budget = max(1, self.clock.ticks_to_cycles(horizon - self.now))
+        budget = max(1, -(-(horizon - self.clock.now) // self.clock.tpc))
         self._begin_slice(horizon)
         try:
-            stop = self.core.run(until_cycle=self._c0 + budget)
+            stop = self.core.run_slice(self._c0 + budget)
         finally:
             self._end_slice()
-        return self._core_stop(stop)
+        return None if stop is None else self._core_stop(stop)
 
     def _core_stop(self, stop: Stop) -> Stop | None:
         """Handle the device's own reasons for the core to stop; return the others."""
@@ -413,13 +421,28 @@ class Device:
 
     def after_callback(self, register_write: bool = False) -> None:
         """A callback may have moved the next event earlier (or, for a firmware register write,
-        satisfied the host's `run_until` predicate): end the slice if so."""
-        if not self._in_slice:
+        satisfied the host's `run_until` predicate): end the slice sooner if so.
+
+        An earlier pipe completion only shortens the running slice (`Core.shorten_run`), with
+        no stop and new slice in between, when the run loop would do nothing at the cut: no
+        predicate that might now hold, and the thermal model not yet due to be fed.
+        """
+        if not self._in_slice or self._cut:
+            return
+        if self.wait is not None or self.hung or (register_write and self._watching):
+            self.cut_slice()
             return
         nxt = self._next_event_tick()
-        if ((nxt is not None and nxt < self._slice_end) or self.wait is not None or self.hung
-                or (register_write and self._watching)):
+        if nxt is None or nxt >= self._slice_end:
+            return
+        tpc = self.clock.tpc
+        now = self._t0 + (self._arch.cycles - self._c0) * tpc
+        if (self._watching_any or now + tpc - self._accounted[0] >= self._thermal_every
+                or not self.fast_paths):
             self.cut_slice()
+            return
+        self._slice_end = nxt
+        self.core.shorten_run(self._c0 + max(0, -(-(nxt - self._t0) // tpc)))
 
     def _process_due(self) -> None:
         """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""

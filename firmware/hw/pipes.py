@@ -40,18 +40,26 @@ class PlanLike(Protocol):
     def execute(self) -> Any: ...
 
 
-@dataclass(frozen=True, eq=False)
 class Entry:
-    """One instruction in a pipe queue."""
+    """One instruction in a pipe queue.
 
-    seq: int  # global issue order
-    pipe: str
-    key: str  # table key: npu_dma, npu_mmad, npu_setflag, ...
-    pc: int
-    issue: int  # tick it was issued
-    kind: str = "op"  # "op", "set" or "wait"
-    plan: PlanLike | None = None  # for "op"
-    flag: Flag | None = None  # for "set" and "wait"
+    Never changed once made (hazard records and snapshots share entries). A plain slotted
+    class rather than a frozen dataclass: one is made per Xnpu instruction, and a frozen
+    dataclass's `__init__` costs several times more.
+    """
+
+    __slots__ = ("flag", "issue", "key", "kind", "pc", "pipe", "plan", "seq")
+
+    def __init__(self, seq: int, pipe: str, key: str, pc: int, issue: int, kind: str = "op",
+                 plan: PlanLike | None = None, flag: Flag | None = None) -> None:
+        self.seq = seq  # global issue order
+        self.pipe = pipe
+        self.key = key  # table key: npu_dma, npu_mmad, npu_setflag, ...
+        self.pc = pc
+        self.issue = issue  # tick it was issued
+        self.kind = kind  # "op", "set" or "wait"
+        self.plan = plan  # for "op"
+        self.flag = flag  # for "set" and "wait"
 
     @property
     def mnemonic(self) -> str:
@@ -59,6 +67,10 @@ class Entry:
 
     def describe(self) -> str:
         return f"{self.mnemonic} at pc 0x{self.pc:08x} ({self.pipe})"
+
+    def __repr__(self) -> str:  # as the dataclass it used to be
+        return (f"Entry(seq={self.seq!r}, pipe={self.pipe!r}, key={self.key!r}, pc={self.pc!r}, "
+                f"issue={self.issue!r}, kind={self.kind!r}, plan={self.plan!r}, flag={self.flag!r})")
 
 
 def flag_name(flag: Flag) -> str:
@@ -141,22 +153,23 @@ class Pipes:
 
     # ------------------------------------------------------------ changes
 
-    def issue(self, entry: Entry) -> None:
-        """Queue `entry` at the current tick; an idle pipe starts it at once."""
-        self.queues[entry.pipe].append(entry)
-        if self.current[entry.pipe] is None and entry.pipe not in self.blocked:
-            self._kick(entry.pipe, self.clock.now)
+    def issue(self, entry: Entry, now: int | None = None) -> None:
+        """Queue `entry` at the current tick (`now`, when the caller has it); an idle pipe starts it at once."""
+        pipe = entry.pipe
+        self.queues[pipe].append(entry)
+        if self.current[pipe] is None and pipe not in self.blocked:
+            self._kick(pipe, self.clock.now if now is None else now)
 
     def advance(self, tick: int) -> None:
         """Retire every operation that completes at or before `tick`, in order."""
         while True:
-            nxt = self.next_completion()
+            nxt = self._done
+            if nxt is _STALE:
+                nxt = self.next_completion()
             if nxt is None or nxt[0] > tick:
                 return
             end, pipe = nxt
-            cur = self.current[pipe]
-            assert cur is not None
-            entry, start, _ = cur
+            entry, start, _ = self.current[pipe]
             self.current[pipe] = None
             self._done = _STALE
             self.busy_ticks[pipe] += end - start
@@ -184,30 +197,36 @@ class Pipes:
         q = self.queues[pipe]
         while q and self.current[pipe] is None:
             head = q[0]
-            if head.kind == "wait":
-                assert head.flag is not None
-                if head.flag not in self.flags:
+            kind = head.kind
+            if kind == "wait":
+                flag = head.flag
+                if flag not in self.flags:
                     if pipe not in self.blocked:
-                        self.blocked[pipe] = head.flag
+                        self.blocked[pipe] = flag
                         self.blocked_since[pipe] = t
                     return
-                self.flags.discard(head.flag)
+                self.flags.discard(flag)
                 self.blocked.pop(pipe, None)
                 q.popleft()
                 self._retire(head, self.blocked_since.pop(pipe, t), t)  # the span shows the wait
                 continue
             q.popleft()
-            if head.kind == "set":
-                assert head.flag is not None
-                self.flags.add(head.flag)
+            if kind == "set":
+                flag = head.flag
+                self.flags.add(flag)
                 self._retire(head, t, t)
-                dst = head.flag[1]
-                if self.blocked.get(dst) == head.flag:
+                dst = flag[1]
+                if self.blocked.get(dst) == flag:
                     self._kick(dst, t)
                 continue
-            assert head.plan is not None
-            self.current[pipe] = (head, t, t + max(0, head.plan.cycles) * self.clock.tpc)
-            self._done = _STALE
+            end = t + max(0, head.plan.cycles) * self.clock.tpc
+            self.current[pipe] = (head, t, end)
+            # The earliest completion, kept up to date without a scan: a new operation can only
+            # move it earlier ((tick, pipe order) decides, as in `next_completion`).
+            done = self._done
+            if done is not _STALE and (done is None or end < done[0] or
+                                       (end == done[0] and self.order[pipe] < self.order[done[1]])):
+                self._done = (end, pipe)
 
     # ------------------------------------------------------------ snapshot
 
@@ -256,58 +275,66 @@ class PipeFront:
         self.memory = dev.memory
         self.cfgregs = dev.cfgregs
         self.seq = 0
+        self._busy_path = {p: f"perf.busy_{p}" for p in dev.pipes.names}
         dev.pipes.on_retire.append(self.retire)
         self._attach_registers()
 
-    def xnpu_event(self, core: Any, word: int, pc: int, key: str) -> bool:
-        """Every Xnpu issue: events and injections; False when an injected fault replaces it."""
+    def xnpu_event(self, core: Any, word: int, pc: int, key: str) -> int | None:
+        """Every Xnpu issue: events and injections. Returns the tick of the issue (the callbacks
+        pass it along rather than asking the core again), or None when an injected fault replaces it."""
         dev = self.dev
-        dev.sync()
+        now = dev.sync()
+        inj = dev.injector
+        if not (inj.waiting or inj.armed):  # nothing armed: no event can trigger or fire anything
+            return now
         dev.event("xnpu")
         if key == "npu_dma":
             dev.event("dma")
-        if dev.injector.take("trap", dev.now):
+        if inj.take("trap", dev.now):
             core.raise_trap(ILLEGAL_INSTRUCTION, word)
-            return False
-        if key == "npu_dma" and dev.injector.take("dma_error", dev.now):
+            return None
+        if key == "npu_dma" and inj.take("dma_error", dev.now):
             self.unit_fault(DeviceFault("injected", None, "injected DMA error"), pc, key)
-            return False
-        return True
+            return None
+        return dev.sync()  # (a triggered hang cuts the slice; time is where it was)
 
-    def _entry(self, pipe: str, key: str, pc: int, kind: str, plan: PlanLike | None = None,
-               flag: Flag | None = None) -> Entry:
+    def issue_op(self, pipe: str, key: str, pc: int, plan: PlanLike, now: int) -> None:
+        """Queue an operation issued at tick `now`, checking it for races first."""
         self.seq += 1
-        return Entry(self.seq, pipe, key, pc, self.dev.now, kind, plan, flag)
+        entry = Entry(self.seq, pipe, key, pc, now, "op", plan)
+        races = self.dev.hazards.issue_op(entry, plan.reads, plan.writes)
+        if races:
+            self._races(races)
+        self._enqueue(entry, now)
 
-    def issue_op(self, pipe: str, key: str, pc: int, plan: PlanLike) -> None:
-        entry = self._entry(pipe, key, pc, "op", plan)
-        self._races(self.dev.hazards.issue_op(entry, plan.reads, plan.writes))
-        self._enqueue(entry)
-
-    def issue_sync(self, kind: str, key: str, pc: int, flag: Flag) -> None:
-        entry = self._entry(flag[0] if kind == "set" else flag[1], key, pc, kind, flag=flag)
+    def issue_sync(self, kind: str, key: str, pc: int, flag: Flag, now: int) -> None:
+        self.seq += 1
+        entry = Entry(self.seq, flag[0] if kind == "set" else flag[1], key, pc, now, kind, None, flag)
         if kind == "set":
-            self._races(self.dev.hazards.issue_set(entry))
+            races = self.dev.hazards.issue_set(entry)
+            if races:
+                self._races(races)
         else:
             self.dev.hazards.issue_wait(entry)
-        self._enqueue(entry)
+        self._enqueue(entry, now)
 
-    def _enqueue(self, entry: Entry) -> None:
+    def _enqueue(self, entry: Entry, now: int) -> None:
         dev = self.dev
         for hook in dev.on_issue:
             hook(entry=entry)
-        dev.pipes.advance(dev.now)
-        if dev.pipes.has_room(entry.pipe):
-            dev.pipes.issue(entry)
+        pipes = dev.pipes
+        pipes.advance(now)
+        if len(pipes.queues[entry.pipe]) < pipes.depth:
+            pipes.issue(entry, now)
         else:
-            dev.wait = Wait("issue", entry.pc, dev.now, entry=entry)
+            dev.wait = Wait("issue", entry.pc, now, entry=entry)
         dev.after_callback()
 
-    def barrier(self, pipe: str | None, pc: int) -> None:
+    def barrier(self, pipe: str | None, pc: int, now: int) -> None:
         dev = self.dev
-        dev.pipes.advance(dev.sync())
+        dev.pipes.advance(now)
         if not dev.pipes.drained(pipe):
-            dev.wait = Wait("barrier", pc, dev.now, pipe=pipe)
+            dev.wait = Wait("barrier", pc, now, pipe=pipe)
             dev.after_callback()
 
     def update_wait(self) -> None:
@@ -336,16 +363,17 @@ class PipeFront:
     def retire(self, entry: Entry, start: int, end: int) -> None:
         """A pipe reached the end of `entry`: its results become visible now."""
         dev = self.dev
-        if entry.plan is not None:
+        plan = entry.plan
+        if plan is not None:
             try:
-                entry.plan.execute()
+                plan.execute()
             except DeviceFault as fault:
                 dev.irq.device_error(fault.cause, fault.addr, entry.pc, str(fault))
             dev.hazards.complete(entry)
-            path = f"perf.busy_{entry.pipe}"
-            dev.reg_set(path, (dev.regs.peek(path) + entry.plan.cycles) & 0xFFFFFFFF)
-        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
-                                  entry.kind))
+            path = self._busy_path[entry.pipe]
+            regs = dev.regs
+            regs.write(path, (regs.peek(path) + plan.cycles) & 0xFFFFFFFF, "unit")  # dev.reg_set, inline
+        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end, entry.kind))
         for hook in dev.on_complete:
             hook(entry=entry, start=start, end=end)
 

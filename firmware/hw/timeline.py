@@ -8,13 +8,11 @@ retires it. Capacity is bounded: the oldest records are dropped and counted.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Span:
-    """One instruction's life on a pipe (ticks)."""
+class Span(NamedTuple):
+    """One instruction's life on a pipe (ticks); a tuple, since one is made per instruction retired."""
 
     pipe: str
     key: str  # the table key, e.g. npu_mmad

@@ -48,6 +48,8 @@ typedef struct core {
     uint32_t cb_trap, cb_cause, cb_tval, cb_stop;
     uint32_t catch_mask, catch_irq_mask;
     uint32_t stop_on_ecall, stop_on_ebreak;
+    uint32_t pending_stop, need_check;
+    uint64_t budget, until_cycle;
     stopinfo_t stop;
     callbacks_t cb;
     ...;
