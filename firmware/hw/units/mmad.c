@@ -183,14 +183,28 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
+/* fork: wait for a call in flight; the child starts without a helper (threads do not fork) */
+static void before_fork(void) { pthread_mutex_lock(&call_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&call_lock); }
+
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&wake_lock, NULL);
+    pthread_cond_init(&wake, NULL);
+    helper_pid = 0;
+    pthread_mutex_unlock(&call_lock);
+}
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 static void ensure_helper(void)
 {
     pid_t pid = getpid();
     if (helper_pid == pid)
         return;
-    /* first use, or a forked child (the parent's helper thread did not come along) */
-    pthread_mutex_init(&wake_lock, NULL);
-    pthread_cond_init(&wake, NULL);
     pthread_t thread;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -202,6 +216,8 @@ static void ensure_helper(void)
 
 int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_fork_handlers);
     pthread_mutex_lock(&call_lock);
     blas.sgemm = sgemm_fn;
     blas.int64 = int64;
@@ -218,6 +234,36 @@ int mmad_helper(int want)
     want_helper = want ? 1 : 0;
     pthread_mutex_unlock(&call_lock);
     return previous;
+}
+
+/* Run the job's parts with the helper: publish them, claim what is left, wait for the rest. */
+static void share(int parts)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    atomic_store(&done, 0);
+    const uint32_t gen = (uint32_t)(atomic_load(&state) >> 32) + 1;
+    atomic_store(&state, (uint64_t)gen << 32 | (uint64_t)parts);
+    pthread_mutex_lock(&wake_lock);
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&wake_lock);
+    work(gen, 0);
+    if (atomic_load(&done) == parts)
+        return;
+    const long own = elapsed_ns(&t0);
+    for (unsigned spins = 1; atomic_load(&done) < parts; spins++) {
+        if (spins % 64)
+            cpu_relax();
+        else
+            sched_yield();  /* the helper runs the other part; let it have a core */
+    }
+    if (elapsed_ns(&t0) - own > own) {  /* slower than doing it all here */
+        backoff_left = backoff_next;
+        backoff_next = backoff_next < BACKOFF_MAX ? 2 * backoff_next : BACKOFF_MAX;
+        atomic_fetch_add(&stats[2], 1);
+    } else {
+        backoff_next = BACKOFF_MIN;
+    }
 }
 
 /* Counters since the start: parts run, parts the helper ran, times the helper backed off. */
@@ -256,34 +302,12 @@ int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int
     }
     if (helped)
         ensure_helper();
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    atomic_store(&done, 0);
-    const uint32_t gen = (uint32_t)(atomic_load(&state) >> 32) + 1;
-    atomic_store(&state, (uint64_t)gen << 32 | (uint64_t)parts);
-    if (helped && helper_pid == getpid()) {
-        pthread_mutex_lock(&wake_lock);
-        pthread_cond_signal(&wake);
-        pthread_mutex_unlock(&wake_lock);
-    }
-    work(gen, 0);
+    if (helped && helper_pid == getpid())
+        share(parts);
+    else
+        for (int part = 0; part < parts; part++)
+            run_part(part);
     atomic_fetch_add(&stats[0], parts);
-    if (atomic_load(&done) < parts) {
-        const long own = elapsed_ns(&t0);
-        for (unsigned spins = 1; atomic_load(&done) < parts; spins++) {
-            if (spins % 64)
-                cpu_relax();
-            else
-                sched_yield();  /* the helper runs the other part; let it have a core */
-        }
-        if (elapsed_ns(&t0) - own > own) {
-            backoff_left = backoff_next;
-            atomic_fetch_add(&stats[2], 1);
-            backoff_next = backoff_next < BACKOFF_MAX ? 2 * backoff_next : BACKOFF_MAX;
-        } else {
-            backoff_next = BACKOFF_MIN;
-        }
-    }
     if (threads != 1)
         blas.set_threads(threads);
     pthread_mutex_unlock(&call_lock);
