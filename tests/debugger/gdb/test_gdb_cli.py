@@ -57,4 +57,5 @@ def test_port_in_use_is_one_line():
         port = busy.getsockname()[1]
         done = subprocess.run([*ROOT_CMD, "--gdb", str(port)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
-    assert re.fullmatch(rf"npudbg: error: gdb server: cannot listen on 127\.0\.0\.1:{port}: .+\n", done.stderr)
+    expected = rf"npudbg: error: gdb server: cannot listen on 127\.0\.0\.1:{port}: .+\n"
+    assert re.fullmatch(expected, done.stderr)
