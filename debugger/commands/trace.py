@@ -67,7 +67,7 @@ def trace_mem(session, args) -> None:
     session.out.line(f"Memory tracing on: {rng}.")
 
 
-_insn = parser("trace insn", "Record every instruction the core executes (its pc and cycle).")
+_insn = parser("trace insn", "Record every instruction the core executes (its pc and tick).")
 _insn.add_argument("state", choices=("on", "off"), help="start or stop")
 
 
@@ -100,18 +100,18 @@ def trace_show(session, args) -> None:
     if args.which in (None, "mem") and (t.core.ranges or t.core.mem.count or args.which == "mem"):
         shown = True
         rows = list(t.mem_rows())
-        out.line(out.style(f"Memory trace: {len(rows)} accesses (core cycle, access, pc)", "heading"))
+        out.line(out.style(f"Memory trace: {len(rows)} accesses (tick, access, pc)", "heading"))
         for r in rows[-args.count:] if args.count else []:
             op = "R" if r["dir"] == "read" else "W"
-            out.line(f"{r['cycle']:>12}  {op}{r['size']} 0x{r['addr']:08x} = 0x{r['value']:08x}  "
+            out.line(f"{r['tick']:>12}  {op}{r['size']} 0x{r['addr']:08x} = 0x{r['value']:08x}  "
                      f"pc 0x{r['pc']:08x} <{code.symbolic(r['pc'])}>")
     if args.which in (None, "insn") and (t.core.insn or t.core.pcs.count or args.which == "insn"):
         shown = True
         rows = list(t.insn_rows())
-        out.line(out.style(f"Instruction trace: {len(rows)} instructions (core cycle, pc)", "heading"))
+        out.line(out.style(f"Instruction trace: {len(rows)} instructions (tick, pc)", "heading"))
         for r in rows[-args.count:] if args.count else []:
             pc = r["pc"]
-            out.line(f"{r['cycle']:>12}  0x{pc:08x} <{code.symbolic(pc)}>  {_insn_text(session, pc)}")
+            out.line(f"{r['tick']:>12}  0x{pc:08x} <{code.symbolic(pc)}>  {_insn_text(session, pc)}")
     if not shown:
         out.line("Nothing traced. Use 'trace mmio on', 'trace mem on RANGE' or 'trace insn on'.")
 

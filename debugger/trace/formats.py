@@ -11,7 +11,7 @@ addresses (BAR0 offset N = MMIO base + N); PC is the firmware pc (0 for the host
 times are virtual (1 tick = 1 ns). The format holds MMIO accesses only.
 
 JSON lines: a header object, then one object per record (`type` mmio, mem or insn)
-with exact ticks or cycles, register names, decoded fields and origins.
+with exact ticks (every kind: one time base), register names, decoded fields and origins.
 """
 
 from __future__ import annotations

@@ -87,18 +87,18 @@ class Tracer:
     def mem_rows(self) -> Iterator[dict[str, Any]]:
         self.core.drain()
         rows = self.core.mem.rows()
-        for cycle, pc, addr, size, value, kind in zip(rows["cycle"].tolist(), rows["pc"].tolist(),
+        for tick, pc, addr, size, value, kind in zip(rows["tick"].tolist(), rows["pc"].tolist(),
                                                       rows["addr"].tolist(), rows["size"].tolist(),
                                                       rows["value"].tolist(), rows["kind"].tolist(),
                                                       strict=True):
-            yield {"type": "mem", "cycle": cycle, "pc": pc, "addr": addr, "size": size, "value": value,
+            yield {"type": "mem", "tick": tick, "pc": pc, "addr": addr, "size": size, "value": value,
                    "dir": KIND_NAMES[kind]}
 
     def insn_rows(self) -> Iterator[dict[str, Any]]:
         self.core.drain()
         rows = self.core.pcs.rows()
-        for cycle, pc in zip(rows["cycle"].tolist(), rows["pc"].tolist(), strict=True):
-            yield {"type": "insn", "cycle": cycle, "pc": pc}
+        for tick, pc in zip(rows["tick"].tolist(), rows["pc"].tolist(), strict=True):
+            yield {"type": "insn", "tick": tick, "pc": pc}
 
     def header(self) -> dict[str, Any]:
         session = self._session()

@@ -191,6 +191,8 @@ class Device:
         if self._in_slice:
             self._t0, self._c0 = self.now, self._arch.cycles
         self.clock.tpc = tpc
+        if self._in_slice:
+            self.core.set_time_base(self._t0, self._c0, tpc)
         self.reg_set("thermal.freq", mhz_of(tpc))
 
     def boot(self, pc: int | None = None) -> None:
@@ -377,6 +379,7 @@ class Device:
     def _begin_slice(self, horizon: int) -> None:
         self._in_slice, self._cut = True, False
         self._t0, self._c0, self._slice_end = self.clock.now, self._arch.cycles, horizon
+        self.core.set_time_base(self._t0, self._c0, self.clock.tpc)  # trace records in ticks
 
     def _end_slice(self) -> None:
         self.sync()

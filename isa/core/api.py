@@ -154,6 +154,11 @@ class Core:
             raise NpuError(f"stall of {cycles} cycles: must not be negative")
         self._c.a.cycles += cycles
 
+    def set_time_base(self, tick: int, cycle: int, ticks_per_cycle: int) -> None:
+        """Trace records made at cycle n are stamped tick + (n - cycle) * ticks_per_cycle from now on
+        (a device gives its virtual time for each slice it runs; a bare core stamps cycles)."""
+        lib.core_set_time_base(self._c, tick, cycle, ticks_per_cycle)
+
     def set_interrupt(self, line: str, level: bool) -> None:
         """Drive an interrupt line: "software", "timer" or "external" (mip.MSIP/MTIP/MEIP)."""
         bit = IRQ_LINES.get(line)

@@ -22,7 +22,7 @@ COMPILE_ARGS = ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-fno-gcse", "-fno-
 CDEF = """
 typedef struct insn { uint8_t op, rd, rs1, rs2; int32_t imm; } insn_t;
 typedef struct trace_entry {
-    uint64_t cycle; uint32_t pc, addr, value; uint8_t size, kind; uint8_t pad[2];
+    uint64_t tick; uint32_t pc, addr, value; uint8_t size, kind; uint8_t pad[2];
 } trace_entry_t;
 typedef struct arch {
     uint32_t x[33];

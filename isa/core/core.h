@@ -60,8 +60,9 @@ typedef struct memcache {
     uint8_t *wbits;
 } memcache_t;
 
+/* One trace record, stamped with the tick of the instruction that made it (see tick_base). */
 typedef struct trace_entry {
-    uint64_t cycle;
+    uint64_t tick;
     uint32_t pc, addr, value;
     uint8_t size, kind;
     uint8_t pad[2];
@@ -107,6 +108,11 @@ typedef struct core {
     uint32_t ring_cap, ring_head, ring_count, ring_keep_newest;
     uint64_t ring_dropped;
     uint32_t trace_mem, trace_pcs;
+    /* Trace time: a record made at core cycle n is stamped tick_base + (n - cycle_base) *
+     * ticks_per_cycle. A device sets the base for each slice of its virtual time (1 tick = 1 ns);
+     * a bare core keeps 0, 0, 1 (ticks are cycles). */
+    uint64_t tick_base, cycle_base;
+    uint32_t ticks_per_cycle;
     volatile int stop_req;
     uint32_t pending_stop, need_check;
     uint32_t cb_trap, cb_cause, cb_tval, cb_stop;  /* requests made by a callback */
@@ -134,6 +140,7 @@ void core_set_trace(core_t *c, trace_entry_t *ring, uint32_t cap, uint32_t mem, 
                     uint32_t keep_newest);
 void core_invalidate(core_t *c, uint32_t addr, uint32_t len);
 void core_reset_caches(core_t *c);
+void core_set_time_base(core_t *c, uint64_t tick, uint64_t cycle, uint32_t ticks_per_cycle);
 int core_csr_read(core_t *c, uint32_t num, uint32_t *value);
 int core_csr_write(core_t *c, uint32_t num, uint32_t value);
 void core_deliver_trap(core_t *c, uint32_t cause, uint32_t tval);

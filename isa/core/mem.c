@@ -11,9 +11,18 @@
 core_t *core_new(void)
 {
     core_t *c = calloc(1, sizeof *c);
-    if (c)
+    if (c) {
         c->until_cycle = UINT64_MAX;
+        c->ticks_per_cycle = 1;
+    }
     return c;
+}
+
+void core_set_time_base(core_t *c, uint64_t tick, uint64_t cycle, uint32_t ticks_per_cycle)
+{
+    c->tick_base = tick;
+    c->cycle_base = cycle;
+    c->ticks_per_cycle = ticks_per_cycle;
 }
 
 void core_free(core_t *c)

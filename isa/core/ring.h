@@ -4,7 +4,9 @@
 
 #include "core.h"
 
-/* Returns 1 when the ring just filled in mode "stop": the loop must stop at the next boundary. */
+/* `cycle` is the core's count including the instruction making the record (its tick in the
+ * device's time, as `Device.now` reads inside that instruction's callbacks).
+ * Returns 1 when the ring just filled in mode "stop": the loop must stop at the next boundary. */
 static inline int ring_put(core_t *c, uint32_t kind, uint32_t pc, uint32_t addr, uint32_t size,
                            uint32_t value, uint64_t cycle)
 {
@@ -20,7 +22,7 @@ static inline int ring_put(core_t *c, uint32_t kind, uint32_t pc, uint32_t addr,
     if (i >= c->ring_cap)
         i -= c->ring_cap;
     trace_entry_t *t = &c->ring[i];
-    t->cycle = cycle;
+    t->tick = c->tick_base + (cycle - c->cycle_base) * c->ticks_per_cycle;
     t->pc = pc;
     t->addr = addr;
     t->value = value;

@@ -4,6 +4,7 @@
 
 #include "core.h"
 #include "dispatch.h"
+#include "ring.h"
 
 #define CHUNK 4096u  /* longest run between boundary checks: bounds request_stop() latency */
 #define MISA_RV32IM ((1u << 30) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')))
@@ -154,7 +155,9 @@ int core_boundary(core_t *c, uint32_t *chunk)
         uint32_t word = 0;
         if (r && r->host && !(a->pc & 3))
             memcpy(&word, r->host + (a->pc - r->base), 4);
-        trace_record(c, ACC_EXEC, a->pc, a->pc, 4, word);
+        /* Before the instruction counts: stamped with the cycle it runs in, as its accesses are. */
+        if (ring_put(c, ACC_EXEC, a->pc, a->pc, 4, word, a->cycles + 1))
+            c->need_check = 1;
         *chunk = 1;
         return 0;
     }

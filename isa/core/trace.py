@@ -12,9 +12,10 @@ import numpy as np
 from isa.core._core import ffi, lib
 from isa.errors import NpuError
 
-# The C record is 24 bytes; drained arrays show its fields in this order.
+# The C record is 24 bytes; drained arrays show its fields in this order. `tick`: the time of
+# the instruction that made the record (the core's cycle count when no device sets a time base).
 RECORD = np.dtype({
-    "names": ["cycle", "pc", "addr", "size", "value", "kind"],
+    "names": ["tick", "pc", "addr", "size", "value", "kind"],
     "formats": ["<u8", "<u4", "<u4", "u1", "<u4", "u1"],
     "offsets": [0, 8, 12, 20, 16, 21],
     "itemsize": 24,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -117,6 +118,33 @@ def test_memory_trace_keeps_only_the_range(session, host) -> None:
     assert all(session.code.function_at(r["pc"]) is not None for r in rows)
 
 
+@pytest.mark.parametrize("mhz", [1000, 250])
+def test_every_trace_is_stamped_in_ticks_of_one_time_base(session, host, mhz) -> None:
+    """MMIO, memory and instruction records of one run use the device's ticks: each firmware
+    access carries the tick of the instruction that made it, whatever the core clock."""
+    dev = session.device
+    dev.regs.write("thermal.dvfs_req", mhz, "firmware")  # the DVFS request the firmware would make
+    tpc = dev.clock.tpc
+    assert tpc == 1000 // mhz
+    run(session, "trace mmio on", "trace insn on", "trace mem on cmd_desc +64")
+    start = dev.now
+    host.submit("NOP")
+    run(session, "continue")
+    t = tracer(session)
+    insn = [(r["pc"], r["tick"]) for r in t.insn_rows()]
+    mem = list(t.mem_rows())
+    fw_mmio = [r for r in t.mmio.records if r.side == "firmware"]
+    host_mmio = [r for r in t.mmio.records if r.side == "host"]
+    assert mem and fw_mmio and host_mmio and len(insn) > 100
+    executed = set(insn)
+    assert all((r["pc"], r["tick"]) in executed for r in mem)
+    assert all((r.pc, r.tick) in executed for r in fw_mmio)
+    ticks = [tick for _, tick in insn]
+    assert start < ticks[0] and ticks[-1] <= dev.now
+    assert all(b - a >= tpc for a, b in itertools.pairwise(ticks))
+    assert max(r.tick for r in host_mmio) <= ticks[0]  # the doorbell rang before the firmware woke
+
+
 def test_instruction_trace_has_every_instruction_even_past_a_full_ring(session, host) -> None:
     """A CHECKSUM of 96 KiB runs several ring-fulls of instructions; none is lost."""
     from debugger.trace.core import RING_CAPACITY
@@ -133,7 +161,7 @@ def test_instruction_trace_has_every_instruction_even_past_a_full_ring(session, 
     rows = t.core.pcs.rows()
     assert len(rows) == executed and t.core.pcs.dropped == 0
     assert int(rows["pc"][-1]) == session.device.core.pc - 4  # the last one was the wfi it sleeps in
-    assert (rows["cycle"][1:] > rows["cycle"][:-1]).all()
+    assert (rows["tick"][1:] > rows["tick"][:-1]).all()
 
 
 def test_instruction_trace_shows_the_instructions(session, host) -> None:
@@ -142,9 +170,9 @@ def test_instruction_trace_shows_the_instructions(session, host) -> None:
     run(session, "continue")
     lines = run(session, "trace show 2 insn").splitlines()
     rows = tracer(session).core.pcs.rows()
-    assert lines[0] == f"Instruction trace: {len(rows)} instructions (core cycle, pc)"
+    assert lines[0] == f"Instruction trace: {len(rows)} instructions (tick, pc)"
     pc = int(rows["pc"][-1])
-    assert lines[2] == f"{int(rows['cycle'][-1]):>12}  0x{pc:08x} <{session.code.symbolic(pc)}>  wfi"
+    assert lines[2] == f"{int(rows['tick'][-1]):>12}  0x{pc:08x} <{session.code.symbolic(pc)}>  wfi"
 
 
 def test_trace_clear_and_status(session, host) -> None:

@@ -180,7 +180,7 @@ def test_memory_trace_records_every_access_in_order() -> None:
         (KIND_READ, DTCM, 4, 0x44004444), (KIND_READ, DTCM + 3, 1, 0x44),
         (KIND_WRITE, DTCM + 2, 2, 0x3344), (KIND_READ, DTCM + 2, 1, 0x44)]
     assert list(t["pc"]) == [sym["_start"] + 4 * i for i in range(3, 10)]
-    assert list(t["cycle"]) == [4, 5, 6, 7, 8, 9, 10]
+    assert list(t["tick"]) == [4, 5, 6, 7, 8, 9, 10]  # a bare core: one tick per cycle
     assert len(core.drain_trace()) == 0 and core.trace_dropped == 0
 
 
