@@ -258,6 +258,17 @@ def test_idle_stop_says_why_on_the_console(served):
     assert "".join(c.console).startswith("Target idle:")
 
 
+def test_catchpoint_set_with_monitor_stops_gdb_with_its_text(served_nop):
+    c, s = served_nop.client, served_nop.session
+    text, _ = c.monitor("catch mmio write QUEUE0.SQ_DOORBELL")
+    assert text.startswith("Catchpoint 1")
+    c.console.clear()
+    stop = stop_fields(c.request("c"))
+    assert stop["signal"] == "05" and le32(stop["20"]) == s.target.device.core.pc
+    assert s.stops.last.reason == "catchpoint"
+    assert "".join(c.console) == s.stops.last.text + "\n"
+
+
 # ---------------------------------------------------------------- monitor
 
 
