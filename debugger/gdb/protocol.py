@@ -320,6 +320,7 @@ class Protocol:
     # ------------------------------------------------------------ monitor
     def monitor(self, line: str) -> Outcome:
         """`monitor LINE`: any npudbg command; its output (or its one-line error) as console text."""
+        self.behind = None  # the command may move the core: gdb is told the real pc from now on
         with self.s.capture() as out:
             try:
                 self.s.execute(line)

@@ -210,7 +210,7 @@ class Connection:
                 self._send_all(done)
                 return None
             if outcome.addr is not None:
-                self.s.target.device.core.pc = outcome.addr
+                self.s.set_register("pc", outcome.addr)
             self._start(action)
         elif action == "detach":
             return "detach"
@@ -227,8 +227,8 @@ class Connection:
             try:
                 self._stop = self.s.cont() if action == "continue" else self.s.stepi(1)
             except Exception as exc:  # a run that fails is a stop with its one line, never a traceback
-                core = self.s.target.device.core
-                self._stop = StopEvent("trap", core.pc, self.s.target.device.now, describe(exc))
+                self._stop = StopEvent("trap", self.s.register_value("pc"), self.s.target.device.now,
+                                       describe(exc))
             finally:
                 with contextlib.suppress(OSError):
                     self._wake_w.send(b"!")
