@@ -11,9 +11,15 @@ under `debugger.Session` with:
 - `mips_mem_trace_4k`: `trace mem on` one 4 KiB range of the buffer being checksummed;
 
 and `startup_s`, the wall time of `npudbg --batch -ex quit` (open the default device,
-boot the newest firmware, exit), best of three. Each configuration's result is checked
-against zlib.crc32. Targets: breakpoints, watchpoints and MMIO tracing within 10% of
-plain; memory tracing at least half of plain; start-up under 0.5 s.
+boot the newest firmware, exit), best of three.
+
+Noise: each round runs every configuration once, in an order that rotates from round
+to round, and the best round counts. `plain_control` is `plain` measured again, so
+`ratio_plain_control` (1.0 when quiet) shows how far apart two identical runs came out
+under the current load; `spread_NAME` is the median over the best time of each one.
+Each configuration's result is checked against zlib.crc32. Targets: breakpoints,
+watchpoints and MMIO tracing within 10% of plain; memory tracing at least half of
+plain; start-up under 0.5 s.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ def _setups(session, buf_addr: int) -> dict[str, tuple[Callable[[], None], Calla
 
     return {
         "plain": (run(), run()),
+        "plain_control": (run(), run()),  # plain again: the spread between the two is the noise floor
         "1000_breakpoints": (breakpoints, run("delete")),
         "4_watchpoints": (watchpoints, run("delete")),
         "mmio_trace": (run("trace mmio on"), run("trace mmio off", "trace clear")),
@@ -93,8 +100,11 @@ def measure(mib: int, repeat: int) -> dict[str, float]:
     best = dict.fromkeys(_setups(session, buf.addr), float("inf"))
     insns: dict[str, int] = {}
     setups = _setups(session, buf.addr)
-    for _ in range(repeat):  # configurations interleaved, so that load from elsewhere hits them alike
-        for name, (setup, undo) in setups.items():
+    times: dict[str, list[float]] = {name: [] for name in setups}
+    order = list(setups)
+    for round_ in range(repeat):  # interleaved in a rotating order: load from elsewhere hits all alike
+        for name in order[round_ % len(order):] + order[:round_ % len(order)]:
+            setup, undo = setups[name]
             setup()
             cmd = dev.submit("CHECKSUM", src=buf.addr, size=size, seed=0)
             i0 = core.instret
@@ -108,11 +118,14 @@ def measure(mib: int, repeat: int) -> dict[str, float]:
             if got != want:
                 raise SystemExit(f"{name}: CHECKSUM gave {got:#x}, zlib.crc32 {want:#x}")
             best[name] = min(best[name], elapsed)
+            times[name].append(elapsed)
             undo()
             session.out.take()
     for name in setups:
         out[f"mips_{name}"] = round(insns[name] / best[name] / 1e6, 2)
         out[f"instructions_{name}"] = insns[name]
+        median = sorted(times[name])[len(times[name]) // 2]
+        out[f"spread_{name}"] = round(median / best[name] - 1, 3)  # median over best: how noisy this one was
     session.close()
     return out
 
@@ -138,7 +151,9 @@ def main(argv: list[str]) -> int:
     result = measure(args.mib, args.repeat)
     result["startup_s"] = startup()
     plain = result["mips_plain"]
-    for key in ("mips_1000_breakpoints", "mips_4_watchpoints", "mips_mmio_trace", "mips_mem_trace_4k"):
+    result["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    for key in ("mips_plain_control", "mips_1000_breakpoints", "mips_4_watchpoints", "mips_mmio_trace",
+                "mips_mem_trace_4k"):
         result[key.replace("mips_", "ratio_")] = round(result[key] / plain, 3)
     if args.json:
         print(json.dumps(result, sort_keys=True))
