@@ -106,14 +106,15 @@ class Protocol:
                 why = stopreply.why_field(ev, *key)
         return stopreply.stop_reply(ev, self.pc(), why)
 
-    def stop_outcome(self, ev: StopEvent) -> Outcome:
-        """The console text (when gdb would not say it itself) and the stop reply for a stop."""
+    def stop_outcome(self, ev: StopEvent, report: str = "") -> Outcome:
+        """The console text (the Session's `report` of the stop, when gdb would not say it itself)
+        and the stop reply for a stop."""
         self.last = ev
         self.behind = None
         own = self.points.key_of(ev.number) is not None
         if ev.reason == "watchpoint" and self.points.watch_kind(ev.number) and ev.site:
             self.behind = (int(ev.site.split()[-1], 16), ev.pc)
-        text = stopreply.console_text(ev, own)
+        text = stopreply.console_text(ev, own, report)
         return Outcome([*console_packets(text), self.stop_reply(ev)])
 
     # gdb's RISC-V target takes watchpoints as firing before the access, and steps over the

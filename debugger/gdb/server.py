@@ -4,7 +4,9 @@ The server listens on a port; one gdb at a time connects (`target remote :PORT`)
 A connection reads packets and answers them through `Protocol`; `c`/`s` run the
 Session (`cont`, `stepi`) on a run thread while the connection keeps reading, so a
 Ctrl-C from gdb (0x03) reaches `Session.interrupt()`; the stop the Session reports
-becomes the stop reply. A host program attached to the session runs in lockstep as
+becomes the stop reply, and what the Session printed about it goes to gdb's console
+when gdb cannot describe the stop itself (idle, traps, catchpoints, the shell's own
+breakpoints with their command lists). A host program attached to the session runs in lockstep as
 it does under the shell. When gdb detaches or the connection drops, the stop points
 gdb inserted are removed and the target stays stopped where it is, ready for the
 shell or the next gdb; `k` resets the device (the firmware "process" is killed) and
@@ -134,6 +136,7 @@ class Connection:
         self._wake_r, self._wake_w = socket.socketpair()
         self._run: threading.Thread | None = None
         self._stop: StopEvent | None = None
+        self._report = ""  # what the Session printed for the last stop
         self._backlog: list[rsp.Event] = []  # packets gdb sent while the target ran
         self._interrupting = False  # Ctrl-C seen: repeated until the run stops (it may not have begun)
 
@@ -224,16 +227,19 @@ class Connection:
 
     def _start(self, action: str) -> None:
         def body() -> None:
-            try:
-                self._stop = self.s.cont() if action == "continue" else self.s.stepi(1)
-            except Exception as exc:  # a run that fails is a stop with its one line, never a traceback
-                self._stop = StopEvent("trap", self.s.register_value("pc"), self.s.target.device.now,
-                                       describe(exc))
-            finally:
-                with contextlib.suppress(OSError):
-                    self._wake_w.send(b"!")
+            with self.s.capture() as out:  # the stop report goes to gdb's console, when gdb has no words
+                try:
+                    self._stop = self.s.cont() if action == "continue" else self.s.stepi(1)
+                except Exception as exc:  # a run that fails is a stop with its one line, never a traceback
+                    self._stop = StopEvent("trap", self.s.register_value("pc"), self.s.target.device.now,
+                                           describe(exc))
+                    out.line(describe(exc))
+                finally:
+                    self._report = out.take()
+                    with contextlib.suppress(OSError):
+                        self._wake_w.send(b"!")
 
-        self._stop = None
+        self._stop, self._report = None, ""
         self._run = threading.Thread(target=body, name="gdb-run", daemon=True)
         self._run.start()
 
@@ -246,7 +252,7 @@ class Connection:
         self._interrupting = False
         ev = self._stop
         assert ev is not None
-        self._send_all(self.proto.stop_outcome(ev))
+        self._send_all(self.proto.stop_outcome(ev, self._report))
         return None
 
     # ------------------------------------------------------------ output

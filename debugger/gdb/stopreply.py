@@ -59,9 +59,12 @@ def exit_reply(text: str) -> str:
     return "W00" if "exited normally" in text else "W01"
 
 
-def console_text(ev: StopEvent, gdb_own: bool) -> str:
-    """What to show in gdb's console before the reply ("" when gdb says it itself: a step, Ctrl-C,
-    or a stop at one of its own points)."""
+def console_text(ev: StopEvent, gdb_own: bool, report: str = "") -> str:
+    """What to show in gdb's console before the reply: the Session's report of the stop (its text,
+    location, displays, a command list's output), or "" when gdb says it itself (a step, Ctrl-C,
+    a stop at one of its own points)."""
     if gdb_own or ev.reason in _GDB_KNOWS:
         return ""
+    if report:
+        return report
     return f"{ev.text}\n" if ev.text else f"{ev}\n"
