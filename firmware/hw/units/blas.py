@@ -1,7 +1,7 @@
 """The cube's C tile kernel (`_mmad`, mmad.c) bound to numpy's own OpenBLAS.
 
-threadpoolctl finds the OpenBLAS numpy loaded (its path and symbol prefix/suffix); cffi
-opens that same library in ABI mode and hands the kernel raw pointers to `cblas_sgemm`
+threadpoolctl finds the OpenBLAS numpy loaded (its path and symbol prefix/suffix); ctypes
+opens that same library and hands the kernel raw pointers to `cblas_sgemm`
 and the thread-count functions. Sharing numpy's library (rather than another BLAS) means
 one set of kernels, so the C path and the numpy path give the same bits. Without the
 compiled module, another BLAS (MKL, BLIS) or a missing symbol, `kernel()` is None and the
@@ -22,8 +22,9 @@ _keep: list[Any] = []  # the opened BLAS stays referenced as long as its pointer
 def _bind() -> Any:
     """The bound `_mmad` library, or None when the C path cannot be used here."""
     try:
+        import ctypes  # opens the library without a C parser (cffi's ABI mode costs ~0.15 s at boot)
+
         import numpy  # noqa: F401  (loads the BLAS threadpoolctl looks for)
-        from cffi import FFI
         from threadpoolctl import ThreadpoolController
 
         from firmware.hw.units import _mmad
@@ -36,17 +37,16 @@ def _bind() -> Any:
     pre, suf = getattr(lc, "_symbol_prefix", ""), getattr(lc, "_symbol_suffix", "")
     names = {what: f"{pre}{what}{suf}" for what in ("cblas_sgemm", "openblas_set_num_threads",
                                                     "openblas_get_num_threads", "openblas_get_config")}
-    ffi = FFI()
-    ffi.cdef(f"void {names['cblas_sgemm']}(void);\nvoid {names['openblas_set_num_threads']}(int);\n"
-             f"int {names['openblas_get_num_threads']}(void);\nchar *{names['openblas_get_config']}(void);")
     try:
-        lib = ffi.dlopen(lc.filepath)
-        config = ffi.string(getattr(lib, names["openblas_get_config"])()).decode()
-        pointers = [int(ffi.cast("uintptr_t", getattr(lib, names[what])))
+        lib = ctypes.CDLL(lc.filepath)
+        get_config = getattr(lib, names["openblas_get_config"])
+        get_config.restype = ctypes.c_char_p
+        config = (get_config() or b"").decode()
+        pointers = [ctypes.cast(getattr(lib, names[what]), ctypes.c_void_p).value
                     for what in ("cblas_sgemm", "openblas_set_num_threads", "openblas_get_num_threads")]
     except (OSError, AttributeError):
         return None
-    _keep.extend((ffi, lib))
+    _keep.append(lib)
     cast = _mmad.ffi.cast
     ok = _mmad.lib.mmad_bind(cast("void *", pointers[0]), int("USE64BITINT" in config),
                              cast("void *", pointers[1]), cast("void *", pointers[2]))
