@@ -12,7 +12,8 @@
  * (the caller claims parts too), so a helper that is not scheduled costs nothing; one
  * that is descheduled in the middle of its part (a busy host) makes the caller wait,
  * so when the caller waited longer than its own part took, the helper sits out the
- * next tiles, twice as many each time in a row (BACKOFF_MIN up to BACKOFF_MAX).
+ * next tiles: twice as many after each such stall (up to BACKOFF_MAX), half as many
+ * after each tile it shared well (down to BACKOFF_MIN).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -249,7 +250,7 @@ static void share(int parts)
     pthread_mutex_unlock(&wake_lock);
     work(gen, 0);
     if (atomic_load(&done) == parts)
-        return;
+        return;  /* the helper took nothing: it cost nothing */
     const long own = elapsed_ns(&t0);
     for (unsigned spins = 1; atomic_load(&done) < parts; spins++) {
         if (spins % 64)
@@ -261,8 +262,8 @@ static void share(int parts)
         backoff_left = backoff_next;
         backoff_next = backoff_next < BACKOFF_MAX ? 2 * backoff_next : BACKOFF_MAX;
         atomic_fetch_add(&stats[2], 1);
-    } else {
-        backoff_next = BACKOFF_MIN;
+    } else if (backoff_next > BACKOFF_MIN) {
+        backoff_next /= 2;
     }
 }
 
