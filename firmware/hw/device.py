@@ -260,22 +260,26 @@ class Device:
     def host_latency(self, ticks: int) -> None:
         """`advance(ticks)` for a host access, which has no use for the stop (no result is made).
 
-        The common case inline: the core sleeps in wfi (or is halted, or waits) and no
-        event falls before the access ends, so time just moves (`_skip_idle`, spelled out).
+        The common case inline (`_skip_idle`, spelled out): the core cannot run (asleep in
+        wfi with no interrupt to wake for, halted, hung or waiting) and nothing falls due
+        before the access ends (no scheduled event, no pipe completion), so time just moves,
+        feeding the thermal model when its update is due. Cheapest tests first: a host
+        polling an idle device makes millions of these.
         """
         self._watching = False
-        if not (self._in_slice or self._pending_reset or ticks < 0):
-            clock = self.clock
-            target = clock.now + ticks
-            done = self.pipes.next_completion()
-            ev = clock.next_event()
-            if ((done is None or done[0] > target) and (ev is None or ev[0] > target)
-                    and (self.halted is not None or self.hung or self.wait is not None
-                         or (self.asleep and not self._arch.mip & self._arch.mie))):
-                clock.now = target
-                if target - self._accounted[0] >= self._thermal_every:
-                    self._account()
-                return
+        clock = self.clock
+        target = clock.now + ticks
+        if (ticks >= 0 and not (self._in_slice or self._pending_reset)
+                and (self.halted is not None or self.hung or self.wait is not None
+                     or (self.asleep and not (arch := self._arch).mip & arch.mie))):
+            ev = clock.next_event() if clock.events else None
+            if ev is None or ev[0] > target:
+                done = self.pipes.next_completion()
+                if done is None or done[0] > target:
+                    clock.now = target
+                    if target - self._accounted[0] >= self._thermal_every:
+                        self._account()
+                    return
         target = self.now + max(0, ticks)
         if not self._skip_idle(target):
             self._loop(target, None)
