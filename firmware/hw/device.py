@@ -99,9 +99,7 @@ class Device:
         self.timer = MachineTimer()
         self.injector = Injector()
         self.strict_races = cfg.strict_races
-        # The run loop's and the hazard tracker's fast paths; off, the general paths do the
-        # same work the long way (the equivalence tests compare the two).
-        self.fast_paths = True
+        self._fast_paths = True
         # Observation hooks (called with keyword arguments; nothing is done when a list is empty).
         self.on_issue: list[Hook] = []  # entry=
         self.on_complete: list[Hook] = []  # entry=, start=, end=
@@ -165,6 +163,16 @@ class Device:
         self._accounted = (self.clock.now, self.pipes.busy_at(self.clock.now))
         self.irq.reset()
         publish(self)
+
+    @property
+    def fast_paths(self) -> bool:
+        """The run loop's and the hazard tracker's fast paths (on). Off, the general paths do
+        the same work the long way; the equivalence tests compare the two."""
+        return self._fast_paths
+
+    @fast_paths.setter
+    def fast_paths(self, on: bool) -> None:
+        self._fast_paths = self.hazards.fast = on
 
     @property
     def now(self) -> int:
@@ -445,7 +453,7 @@ class Device:
         tpc = self.clock.tpc
         now = self._t0 + (self._arch.cycles - self._c0) * tpc
         if (self._watching_any or now + tpc - self._accounted[0] >= self._thermal_every
-                or not self.fast_paths):
+                or not self._fast_paths):
             self.cut_slice()
             return
         self._slice_end = nxt

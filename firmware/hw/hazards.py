@@ -18,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from firmware.hw.pipes import Entry, Flag
@@ -64,6 +64,11 @@ class _Span:
 _INDEX_MIN = 8  # shorter lists are scanned
 _SPANS: dict[tuple[tuple[int, int], ...], _Span] = {}  # firmware issues the same tiles over and over
 _SPANS_MAX = 4096
+# The spans of a memoised unit plan, by the plan's `execute` (shared by every copy a unit
+# hands out, see units.plan): hashing a re-issued strided DMA's hundreds of rows again
+# would cost more than the rest of the issue. The callable is kept, so its id is never
+# reused while cached; the lists' lengths and ends must match too.
+_BY_PLAN: dict[int, tuple[object, tuple[Any, ...], _Span, _Span]] = {}
 
 
 def _span(ranges: Ranges) -> _Span:
@@ -73,18 +78,43 @@ def _span(ranges: Ranges) -> _Span:
     if span is None:
         if len(_SPANS) >= _SPANS_MAX:
             _SPANS.clear()
+            _BY_PLAN.clear()
         span = _SPANS[key] = _Span(key)
     return span
 
 
-@dataclass
+def _shape(ranges: Ranges) -> tuple[Any, ...]:
+    return (len(ranges), ranges[0], ranges[-1]) if ranges else (0,)
+
+
+def _spans(reads: Ranges, writes: Ranges, plan_key: object | None) -> tuple[_Span, _Span]:
+    if plan_key is None:
+        return _span(reads), _span(writes)
+    shape = (_shape(reads), _shape(writes))
+    hit = _BY_PLAN.get(id(plan_key))
+    if hit is not None and hit[0] is plan_key and hit[1] == shape:
+        return hit[2], hit[3]
+    spans = _span(reads), _span(writes)
+    if len(_BY_PLAN) >= _SPANS_MAX:
+        _BY_PLAN.clear()
+    _BY_PLAN[id(plan_key)] = (plan_key, shape, *spans)
+    return spans
+
+
 class _Op:
-    entry: Entry
-    index: int
-    vc: dict[str, int]
-    reads: _Span
-    writes: _Span
-    candidates: list[tuple[_Op, str, int, int]] = field(default_factory=list)
+    """An operation in flight: its place on its pipe, its clock, what it touches, and (while
+    a wait before it is unresolved) the in-flight operations it overlaps."""
+
+    __slots__ = ("candidates", "entry", "index", "reads", "vc", "writes")
+
+    def __init__(self, entry: Entry, index: int, vc: dict[str, int], reads: _Span, writes: _Span,
+                 candidates: list[tuple[_Op, str, int, int]] | None = None) -> None:
+        self.entry = entry
+        self.index = index
+        self.vc = vc
+        self.reads = reads
+        self.writes = writes
+        self.candidates = [] if candidates is None else candidates
 
 
 def _overlap(a: _Span, b: _Span) -> tuple[int, int] | None:
@@ -114,6 +144,30 @@ def _overlap(a: _Span, b: _Span) -> tuple[int, int] | None:
     return None
 
 
+def _hit(reads: _Span, writes: _Span, other: _Op) -> tuple[str, int, int] | None:
+    """How an operation touching `reads`/`writes` overlaps the in-flight `other`, first found first.
+
+    The hull tests of `_overlap`, inline (max(lo) < min(hi) spelled as comparisons): most
+    pairs of in-flight tiles stop here. An empty list's hull is never "open".
+    """
+    (r_lo, r_hi), (w_lo, w_hi) = reads.hull, writes.hull
+    (ow_lo, ow_hi), (or_lo, or_hi) = other.writes.hull, other.reads.hull
+    if r_lo < r_hi and r_lo < ow_hi and ow_lo < r_hi and ow_lo < ow_hi:
+        hit = _overlap(reads, other.writes)
+        if hit is not None:
+            return "read-after-write", *hit
+    if w_lo < w_hi:
+        if w_lo < ow_hi and ow_lo < w_hi and ow_lo < ow_hi:
+            hit = _overlap(writes, other.writes)
+            if hit is not None:
+                return "write-after-write", *hit
+        if w_lo < or_hi and or_lo < w_hi and or_lo < or_hi:
+            hit = _overlap(writes, other.reads)
+            if hit is not None:
+                return "write-after-read", *hit
+    return None
+
+
 def _merge(into: dict[str, int], other: dict[str, int]) -> None:
     for pipe, index in other.items():
         if into.get(pipe, -1) < index:
@@ -121,10 +175,19 @@ def _merge(into: dict[str, int], other: dict[str, int]) -> None:
 
 
 class HazardTracker:
-    """Vector clocks per pipe, flag tokens, and the operations still in flight."""
+    """Vector clocks per pipe, flag tokens, and the operations still in flight.
+
+    The fast path (`fast`, on unless the device's equivalence tests turn it off): when no
+    wait on the issuing pipe is unresolved, its clock is final at issue, so only in-flight
+    operations it does not cover can race, and on each pipe those are the newest ones
+    (`_by_pipe` keeps each pipe's in-flight operations in issue order). The general path
+    collects every overlapping operation and filters by clock afterwards; both report the
+    same races in the same order.
+    """
 
     def __init__(self, pipes: Sequence[str]) -> None:
         self.pipes = tuple(pipes)
+        self.fast = True
         self.reset()
 
     def reset(self) -> None:
@@ -134,6 +197,13 @@ class HazardTracker:
         # per pipe: waits issued before their setflag, each with the ops issued behind it
         self.unresolved: dict[str, deque[tuple[Flag, list[_Op]]]] = {p: deque() for p in self.pipes}
         self.inflight: dict[int, _Op] = {}
+        self._index_pipes()
+
+    def _index_pipes(self) -> None:
+        """`_by_pipe` from `inflight` (whose order is issue order)."""
+        self._by_pipe: dict[str, deque[_Op]] = {p: deque() for p in self.pipes}
+        for op in self.inflight.values():
+            self._by_pipe.setdefault(op.entry.pipe, deque()).append(op)
 
     def _next_index(self, pipe: str) -> int:
         index = self.count[pipe]
@@ -142,35 +212,49 @@ class HazardTracker:
 
     # ------------------------------------------------------------ issue
 
-    def issue_op(self, entry: Entry, reads: Ranges, writes: Ranges) -> list[Race]:
-        """Record an operation; returns the races known now (others may surface at a later setflag)."""
-        op = _Op(entry, self._next_index(entry.pipe), dict(self.vc[entry.pipe]), _span(reads), _span(writes))
-        reads, writes = op.reads, op.writes
-        # The hull tests of `_overlap`, inline (max(lo) < min(hi) spelled as comparisons):
-        # most pairs of in-flight tiles stop here. An empty list's hull is never "open".
-        (r_lo, r_hi), (w_lo, w_hi) = reads.hull, writes.hull
-        r_open, w_open = r_lo < r_hi, w_lo < w_hi
+    def issue_op(self, entry: Entry, reads: Ranges, writes: Ranges,
+                 plan_key: object | None = None) -> list[Race]:
+        """Record an operation; returns the races known now (others may surface at a later setflag).
+
+        `plan_key` (optional) names a memoised plan whose ranges never change (its `execute`).
+        """
         pipe = entry.pipe
-        for other in self.inflight.values():
-            if other.entry.pipe == pipe:
+        vc = self.vc[pipe]
+        op = _Op(entry, self._next_index(pipe), dict(vc), *_spans(reads, writes, plan_key))
+        groups = self.unresolved[pipe]
+        if groups or not self.fast:
+            for other in self.inflight.values():
+                if other.entry.pipe != pipe:
+                    hit = _hit(op.reads, op.writes, other)
+                    if hit is not None:
+                        op.candidates.append((other, *hit))
+            self._add(op)
+            if groups:
+                groups[-1][1].append(op)
+                return []
+            return self._check(op)
+        found: list[tuple[int, _Op, tuple[str, int, int]]] = []
+        for other_pipe, ops in self._by_pipe.items():
+            if other_pipe == pipe or not ops:
                 continue
-            (ow_lo, ow_hi), (or_lo, or_hi) = other.writes.hull, other.reads.hull
-            hit = None
-            if r_open and r_lo < ow_hi and ow_lo < r_hi and ow_lo < ow_hi:
-                hit, kind = _overlap(reads, other.writes), "read-after-write"
-            if w_open and hit is None:
-                if w_lo < ow_hi and ow_lo < w_hi and ow_lo < ow_hi:
-                    hit, kind = _overlap(writes, other.writes), "write-after-write"
-                if hit is None and w_lo < or_hi and or_lo < w_hi and or_lo < or_hi:
-                    hit, kind = _overlap(writes, other.reads), "write-after-read"
-            if hit is not None:
-                op.candidates.append((other, kind, *hit))
-        self.inflight[entry.seq] = op
-        groups = self.unresolved[entry.pipe]
-        if groups:
-            groups[-1][1].append(op)
+            known = vc.get(other_pipe, -1)
+            if ops[-1].index <= known:
+                continue  # everything in flight there is ordered before this operation
+            for other in reversed(ops):
+                if other.index <= known:
+                    break
+                hit = _hit(op.reads, op.writes, other)
+                if hit is not None:
+                    found.append((other.entry.seq, other, hit))
+        self._add(op)
+        if not found:
             return []
-        return self._check(op)
+        found.sort(key=lambda f: f[0])
+        return [Race(other.entry, entry, kind, lo, hi) for _, other, (kind, lo, hi) in found]
+
+    def _add(self, op: _Op) -> None:
+        self.inflight[op.entry.seq] = op
+        self._by_pipe[op.entry.pipe].append(op)
 
     def issue_set(self, entry: Entry) -> list[Race]:
         assert entry.flag is not None
@@ -192,7 +276,13 @@ class HazardTracker:
             groups.append((entry.flag, []))
 
     def complete(self, entry: Entry) -> None:
-        self.inflight.pop(entry.seq, None)
+        op = self.inflight.pop(entry.seq, None)
+        if op is not None:
+            ops = self._by_pipe[entry.pipe]
+            if ops and ops[0] is op:  # a pipe completes its operations in order
+                ops.popleft()
+            else:
+                ops.remove(op)
 
     # ------------------------------------------------------------ checks
 
@@ -229,6 +319,7 @@ class HazardTracker:
     def load_state(self, state: Any) -> None:
         # Copied again so that the snapshot stays reusable after this run changes the ops.
         self.count, self.vc, self.tokens, self.unresolved, self.inflight = _copy_state(state)
+        self._index_pipes()
 
 
 def _copy_state(state: Any) -> Any:

@@ -154,7 +154,7 @@ class Pipes:
     # ------------------------------------------------------------ changes
 
     def issue(self, entry: Entry, now: int | None = None) -> None:
-        """Queue `entry` at the current tick (`now`, when the caller has it); an idle pipe starts it at once."""
+        """Queue `entry` at the current tick (`now`, when the caller has it); an idle pipe starts it now."""
         pipe = entry.pipe
         self.queues[pipe].append(entry)
         if self.current[pipe] is None and pipe not in self.blocked:
@@ -302,7 +302,7 @@ class PipeFront:
         """Queue an operation issued at tick `now`, checking it for races first."""
         self.seq += 1
         entry = Entry(self.seq, pipe, key, pc, now, "op", plan)
-        races = self.dev.hazards.issue_op(entry, plan.reads, plan.writes)
+        races = self.dev.hazards.issue_op(entry, plan.reads, plan.writes, plan.execute)
         if races:
             self._races(races)
         self._enqueue(entry, now)
@@ -373,7 +373,8 @@ class PipeFront:
             path = self._busy_path[entry.pipe]
             regs = dev.regs
             regs.write(path, (regs.peek(path) + plan.cycles) & 0xFFFFFFFF, "unit")  # dev.reg_set, inline
-        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end, entry.kind))
+        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
+                              entry.kind))
         for hook in dev.on_complete:
             hook(entry=entry, start=start, end=end)
 
