@@ -284,6 +284,13 @@ class HazardTracker:
             else:
                 ops.remove(op)
 
+    def overlapping(self, second: Any, reads: Ranges, writes: Ranges) -> list[Race]:
+        """Races of an access from outside the pipes (the host's BAR2; `second` describes it)
+        with every in-flight operation it overlaps, in issue order: no flag can order them."""
+        r, w = _span(reads), _span(writes)
+        return [Race(op.entry, second, *hit) for op in self.inflight.values()
+                if (hit := _hit(r, w, op)) is not None]
+
     # ------------------------------------------------------------ checks
 
     def _resolve(self, pipe: str) -> list[Race]:
