@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 
@@ -45,6 +46,22 @@ def test_gdbserver_command_once_returns_to_the_script():
         assert proc.wait(timeout=60) == 0
         out = proc.stdout.read()
         assert "gdb detached; the target stays stopped." in out and out.endswith("back\n")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_ctrl_c_in_npudbg_stops_serving():
+    proc = subprocess.Popen([*ROOT_CMD, "--gdb", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        c = RspClient(_listening(proc))
+        assert c.request("qC") == "QC1"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert c.closed()
+        assert "The gdb server is closing." in proc.stdout.read()
+        assert proc.stderr.read() == ""
     finally:
         proc.kill()
         proc.wait()
