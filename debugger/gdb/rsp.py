@@ -99,8 +99,17 @@ class PacketReader:
 
     def feed(self, data: bytes) -> list[Event]:
         events: list[Event] = []
-        for b in data:
+        i, n = 0, len(data)
+        while i < n:
             state = self._state
+            if state in ("body", "escape"):
+                i = self._body(data, i)
+                if len(self._buf) > self._max:
+                    self._state = "idle"
+                    events.append(Event("packet", b"", False))
+                continue
+            b = data[i]
+            i += 1
             if state == "idle":
                 if b == 0x24:  # '$'
                     self._state = "body"
@@ -108,21 +117,36 @@ class PacketReader:
                 elif b in _BETWEEN:
                     events.append(Event(_BETWEEN[b]))
                 continue  # anything else between packets is noise
-            if state == "sum":
-                self._sum.append(b)
-                if len(self._sum) == 2:
-                    events.append(self._finish())
-                continue
-            if state == "body" and b == 0x23:  # '#'
-                self._state = "sum"
-                self._sum.clear()
-                continue
-            self._buf.append(b)
-            self._state = "escape" if state == "body" and b == 0x7D else "body"
-            if len(self._buf) > self._max:
-                self._state = "idle"
-                events.append(Event("packet", b"", False))
+            self._sum.append(b)  # state "sum"
+            if len(self._sum) == 2:
+                events.append(self._finish())
         return events
+
+    def _body(self, data: bytes, i: int) -> int:
+        """Take payload bytes from `data[i:]` in bulk up to the `#` that ends it (not an escaped one);
+        returns where to go on."""
+        n = len(data)
+        while i < n:
+            if self._state == "escape":  # the byte after `}` is data, whatever it is
+                self._buf.append(data[i])
+                self._state = "body"
+                i += 1
+                continue
+            end = data.find(b"#", i)
+            stop = end if end >= 0 else n
+            esc = data.find(b"}", i, stop)
+            if esc >= 0:
+                self._buf += data[i:esc + 1]
+                self._state = "escape"
+                i = esc + 1
+                continue
+            self._buf += data[i:stop]
+            if end < 0:
+                return n
+            self._state = "sum"
+            self._sum.clear()
+            return end + 1
+        return i
 
     def _finish(self) -> Event:
         self._state = "idle"

@@ -121,14 +121,13 @@ class RspClient:
     def _packet(self) -> bytes:
         while self._next_byte() != ord("$"):
             pass
-        body = bytearray()
-        while (b := self._next_byte()) != ord("#"):
-            body.append(b)
-        got = bytes([self._next_byte(), self._next_byte()])
-        assert got == cksum(bytes(body)), f"bad checksum from the server: {bytes(body)!r} {got!r}"
+        while (end := self.buf.find(b"#")) < 0 or len(self.buf) < end + 3:
+            self._read()
+        body, got, self.buf = self.buf[:end], self.buf[end + 1:end + 3], self.buf[end + 3:]
+        assert got == cksum(body), f"bad checksum from the server: {body!r} {got!r}"
         if self.ack:
             self.sock.sendall(b"+")
-        return bytes(body)
+        return body
 
     def request(self, payload: bytes | str, *, binary: bool = False) -> str:
         self.send(payload, binary=binary)
