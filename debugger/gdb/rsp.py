@@ -42,6 +42,9 @@ def escape(data: bytes) -> bytes:
 
 def unescape(data: bytes) -> bytes:
     """Binary data from a packet (X): undo `}` escapes."""
+    parts = data.split(b"}")
+    if all(parts[1:]):  # the common case: every `}` is followed by the byte it escapes
+        return parts[0] + b"".join(bytes((p[0] ^ 0x20,)) + p[1:] for p in parts[1:])
     out = bytearray()
     it = iter(data)
     for b in it:
