@@ -330,26 +330,31 @@ class Device:
 
     def _loop(self, target: int, predicate: Callable[[], bool] | None,
               until_idle: bool = False) -> DeviceStop:
+        clock = self.clock
+        max_slice = self.config.max_slice_ticks
         while True:
             self._process_due()
+            now = clock.now  # (no slice runs here: the clock is the time)
             if predicate is not None and predicate():
-                return self._stopped(DeviceStop("predicate", self.now))
-            if self.now >= target:
-                return self._stopped(DeviceStop("time", self.now))
+                return self._stopped(DeviceStop("predicate", now))
+            if now >= target:
+                return self._stopped(DeviceStop("time", now))
             nxt = self._next_event_tick()
-            horizon = target if nxt is None else min(target, nxt)
+            horizon = target if nxt is None or nxt > target else nxt
             if self._core_can_run():
-                horizon = min(horizon, self.now + self.config.max_slice_ticks)
+                if horizon > now + max_slice:
+                    horizon = now + max_slice
                 stop = self._run_core(horizon)
                 if stop is not None:
                     return self._stopped(DeviceStop("core", self.now, stop))
             else:
                 if nxt is None and until_idle:  # nothing will ever happen without the host
-                    return self._stopped(DeviceStop("idle", self.now))
+                    return self._stopped(DeviceStop("idle", now))
                 if self.hung and self.halted is None:
-                    self.core.add_stall(self.clock.ticks_to_cycles(horizon - self.now))
-                self.clock.now = horizon
-            self._account()
+                    self.core.add_stall(clock.ticks_to_cycles(horizon - now))
+                clock.now = horizon
+            if clock.now - self._accounted[0] >= self._thermal_every:
+                self._account()  # (not due sooner: `_account` would return at once)
 
     def _skip_idle(self, target: int) -> bool:
         """The fast path of a host access: nothing runs and nothing is due before `target`."""
@@ -461,16 +466,19 @@ class Device:
 
     def _process_due(self) -> None:
         """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""
-        self.sync()
+        now = self.sync()
+        pipes, clock = self.pipes, self.clock
         while True:
-            self.pipes.advance(self.now)
-            name = self.clock.pop_due()
-            if name is None:
+            pipes.advance(now)
+            nxt = clock.next_event()
+            if nxt is None or nxt[0] > now:
                 break
-            self._on_event(name)
+            self._on_event(clock.pop_due())
+            now = self.sync()
         if self._pending_reset:
             self.reset()
-        self.front.update_wait()
+        if self.wait is not None:
+            self.front.update_wait()
 
     def _on_event(self, name: str) -> None:
         if name == "timer":
