@@ -31,6 +31,7 @@ def _bind() -> Any:
     except ImportError:
         return None
     found = [lc for lc in ThreadpoolController().lib_controllers if lc.internal_api == "openblas"]
+    found.sort(key=lambda lc: "numpy" not in lc.filepath)  # numpy's own first, should scipy's be loaded too
     if not found:
         return None
     lc = found[0]
