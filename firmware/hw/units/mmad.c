@@ -17,6 +17,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -208,11 +209,15 @@ static void ensure_helper(void)
         return;
     pthread_t thread;
     pthread_attr_t attr;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);  /* the helper inherits it: signals stay with Python's threads */
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&thread, &attr, helper_main, NULL) == 0)
         helper_pid = pid;
     pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
