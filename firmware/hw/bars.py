@@ -25,7 +25,7 @@ and the firmware load window (`fw_load`).
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from firmware.hw.regfile import UnmappedError
 from isa.errors import NpuError
@@ -48,6 +48,20 @@ def _check(offset: int, width: int, span: int, what: str) -> None:
         raise BusError(f"{what}: offset 0x{offset:x} is not aligned to {width} bytes")
     if not 0 <= offset < span:
         raise BusError(f"{what}: offset 0x{offset:x} outside BAR0 (0x{span:x} bytes)")
+
+
+class HostTransfer(NamedTuple):
+    """The host's side of a race: one BAR2 transfer (what `Race.second` describes)."""
+
+    kind: str  # "read" or "write"
+    offset: int  # in BAR2
+    n: int
+    issue: int  # tick
+    pipe: str = "host"
+    pc: int = 0  # (the host has none; error reports take the address instead)
+
+    def describe(self) -> str:
+        return f"host BAR2 {self.kind} of {self.n} bytes at BAR2+0x{self.offset:x}"
 
 
 class Bars:
@@ -111,13 +125,30 @@ class Bars:
         self.dev.advance(c.bar2_latency_ticks + -(-n // c.bar2_bytes_per_tick))
 
     def bar2_read(self, offset: int, n: int) -> bytes:
-        data = self.dev.core.read_mem(self._hbm_range(offset, n, "BAR2 read"), n)
+        addr = self._hbm_range(offset, n, "BAR2 read")
+        self._races("read", offset, addr, n)
+        data = self.dev.core.read_mem(addr, n)
         self._bulk_cost(n)
         return data
 
     def bar2_write(self, offset: int, data: bytes) -> None:
-        self.dev.core.write_mem(self._hbm_range(offset, len(data), "BAR2 write"), bytes(data))
+        addr = self._hbm_range(offset, len(data), "BAR2 write")
+        self._races("write", offset, addr, len(data))
+        self.dev.core.write_mem(addr, bytes(data))
         self._bulk_cost(len(data))
+
+    def _races(self, kind: str, offset: int, addr: int, n: int) -> None:
+        """Report the in-flight DMA (or unit) work this transfer overlaps, as the pipes' races are:
+        a host write into what it still reads or writes, a host read of what it still writes."""
+        dev = self.dev
+        if not dev.hazards.inflight or n <= 0:
+            return
+        dev.pipes.advance(dev.sync())  # work that ended by now is not in flight
+        touched, untouched = ((addr, n),), ()
+        reads, writes = (touched, untouched) if kind == "read" else (untouched, touched)
+        races = dev.hazards.overlapping(HostTransfer(kind, offset, n, dev.now), reads, writes)
+        if races:
+            dev.front._races(races)  # the one place races are kept, hooked and (strict) made errors
 
     # ------------------------------------------------------------ ctrl and load window
 
