@@ -8,6 +8,7 @@
 - `catch trap [CAUSE]`: the core's own trap catching (`Core.catch_traps`); it stops
   before the trap is taken, and resuming takes it.
 - `catch fault`: any device error (the device's `on_error` hook).
+- `catch race`: a race the device reports between pipes (its `on_race` hook).
 """
 
 from __future__ import annotations
@@ -211,3 +212,31 @@ def trap_cause(text: str) -> int:
     except ValueError:
         raise DebuggerError(f"unknown trap cause '{text}' (one of {', '.join(TRAP_CAUSES)}, or a number)") \
             from None
+
+
+@dataclass
+class RaceCatch(Catch):
+    """Stops when the device reports a race between pipes (unordered overlapping accesses)."""
+
+    _hook: Any = None
+
+    def what(self, session: Session) -> str:
+        return "race (unordered accesses between pipes)"
+
+    def install(self, session: Session) -> None:
+        if self._hook is not None:
+            return
+
+        def hook(race: Any) -> None:
+            if session.runner.active and self.should_stop(session):
+                text = f"Catchpoint {self.number} (race): {race}"
+                ev = session.runner.event("catchpoint", text, number=self.number, addr=race.lo)
+                session.runner.note(ev)
+
+        self._hook = hook
+        session.target.device.on_race.append(hook)
+
+    def uninstall(self, session: Session) -> None:
+        if self._hook is not None:
+            session.target.device.on_race.remove(self._hook)
+            self._hook = None

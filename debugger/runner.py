@@ -7,8 +7,8 @@ chunk is used up; `classify` decides whether that is a stop the user sees (a
 breakpoint whose condition is false, or whose ignore count is not used up, is run
 through). With no host program, `continue` ends with reason "idle" as soon as the
 firmware sleeps and nothing is scheduled: the device ends the chunk at that tick.
-With a host program the program's thread
-runs the device through the same `run_device` and parks on a stop (see hostprog).
+With a host program the program's thread runs the device through the same
+`run_device` and parks on a stop (see hostprog).
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ commands … end, info breakpoints."""
 from __future__ import annotations
 
 from debugger.breakpoints import Breakpoint, resolve_location
-from debugger.catch import FaultCatch, IrqCatch, MmioCatch, TrapCatch, mmio_paths, trap_cause
 from debugger.commands import Expr, Location, Text, command, parser
 from debugger.errors import DebuggerError
-from debugger.watch import MemoryWatch, RegisterWatch, memory_reference, register_target
+
+# Watchpoints and catchpoints (debugger.watch, debugger.catch) are imported by the commands
+# that make them: a session that sets none does not load them.
 
 
 def _split_if(words: str) -> tuple[str, str | None]:
@@ -52,6 +53,8 @@ def tbreak(session, args) -> None:
 
 
 def _watch(session, text: str, kind: str) -> None:
+    from debugger.watch import MemoryWatch, RegisterWatch, memory_reference, register_target
+
     what, cond = _split_if(text)
     if not what:
         raise DebuggerError("watch: an expression or register name is required")
@@ -100,6 +103,8 @@ _catch.add_argument("what", nargs="*", help="the event's arguments (see above)")
 
 @command("catch", _catch, category="breakpoints")
 def catch(session, args) -> None:
+    from debugger.catch import FaultCatch, IrqCatch, MmioCatch, TrapCatch, mmio_paths, trap_cause
+
     n = session.points.number()
     words = list(args.what)
     if args.event == "mmio":

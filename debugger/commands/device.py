@@ -7,10 +7,8 @@ name with the ABI table (`firmware.abi`), in the generation the handshake select
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from debugger.catch import Catch
 from debugger.commands import Expr, command, parser
 from debugger.errors import DebuggerError
 
@@ -260,39 +258,13 @@ def info_pipes(session, args) -> None:
 # ---------------------------------------------------------------- catch race
 
 
-@dataclass
-class RaceCatch(Catch):
-    """Stops when the device reports a race between pipes (unordered overlapping accesses)."""
-
-    _hook: Any = None
-
-    def what(self, session: Session) -> str:
-        return "race (unordered accesses between pipes)"
-
-    def install(self, session: Session) -> None:
-        if self._hook is not None:
-            return
-
-        def hook(race: Any) -> None:
-            if session.runner.active and self.should_stop(session):
-                text = f"Catchpoint {self.number} (race): {race}"
-                ev = session.runner.event("catchpoint", text, number=self.number, addr=race.lo)
-                session.runner.note(ev)
-
-        self._hook = hook
-        session.target.device.on_race.append(hook)
-
-    def uninstall(self, session: Session) -> None:
-        if self._hook is not None:
-            session.target.device.on_race.remove(self._hook)
-            self._hook = None
-
-
 _catch_race = parser("catch race", "Stop when the device reports a race: two pipes touching the same "
                      "bytes with no flag\nordering them (the hazard report names both instructions).")
 
 
 @command("catch race", _catch_race, category="breakpoints")
 def catch_race(session, args) -> None:
+    from debugger.catch import RaceCatch
+
     point = session.points.add(RaceCatch(session.points.number()))
     session.out.line(f"Catchpoint {point.number} (race)")

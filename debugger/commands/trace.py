@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from debugger.commands import Text, command, parser
 from debugger.errors import UsageError
-from debugger.trace import tracer
-from debugger.trace.formats import FORMATS
-from debugger.trace.mmio import parse_filter
+
+if TYPE_CHECKING:
+    from debugger.trace.tracer import Tracer
+
+
+def tracer(session) -> Tracer:
+    """The session's tracer; the tracing package loads with the first trace command, not at start-up."""
+    from debugger.trace import tracer as made
+
+    return made(session)
 
 _mmio = parser("trace mmio", "Record every device-register access of the host and the firmware.\n"
                "Filters narrow what is recorded: register blocks (QUEUE0), registers (QUEUE0.SQ_TAIL),\n"
@@ -26,6 +35,8 @@ def trace_mmio(session, args) -> None:
         t.mmio.stop()
         session.out.line(f"MMIO tracing off ({len(t.mmio.records)} accesses recorded).")
         return
+    from debugger.trace.mmio import parse_filter
+
     flt = parse_filter(args.filters)
     t.mmio.start(flt)
     session.out.line(f"MMIO tracing on: {flt}.")
@@ -131,7 +142,7 @@ _save = parser("trace save", "Write the traces to FILE.\n"
                "per record with every field decoded (MMIO, memory, instructions). The default comes\n"
                "from the file name (.jsonl, .json → jsonl; otherwise mmiotrace).")
 _save.add_argument("file", type=Text, help="the file to write")
-_save.add_argument("--format", choices=FORMATS, default=None, help="file format")
+_save.add_argument("--format", default=None, help="file format: mmiotrace or jsonl (see above)")
 _save.add_argument("--at-exit", action="store_true",
                    help="also write it again, complete, when the session ends (even on an error or Ctrl-C)")
 

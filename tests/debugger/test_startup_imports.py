@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from debugger.target import resolve_image
+from debugger.target import _release_rows, resolve_image
 from firmware.releases import release_line
 from isa.elfread import load_elf
 from isa.errors import NpuError
@@ -30,23 +30,31 @@ from isa.errors import NpuError
 # description compiler, the interactive shell, test tooling, the driver side, compatibility tool.
 NOT_AT_STARTUP = ("capstone", "elftools", "elftools.dwarf", "systemrdl", "prompt_toolkit", "hypothesis",
                   "unicorn", "isa.elfread", "isa.disasm", "isa.asm", "debugger.shell", "debugger.compat",
-                  "debugger.hostprog", "debugger.code", "debugger.expr", "firmware.releases", "firmware.abi")
+                  "debugger.hostprog", "debugger.code", "debugger.expr", "firmware.releases", "firmware.abi",
+                  "tomllib", "pycparser", "debugger.catch", "debugger.watch", "debugger.trace")
 
 _RUN = """
 import json, sys
 from debugger.cli import main
+from debugger.commands import COMMANDS
 status = main(["--batch", *sys.argv[1:]])
-sys.stdout.write("\\n" + json.dumps({"status": status, "modules": sorted(sys.modules)}) + "\\n")
+built = sorted(name for name, cmd in COMMANDS.items() if cmd.parser.built)
+report = {"status": status, "modules": sorted(sys.modules), "parsers": built}
+sys.stdout.write("\\n" + json.dumps(report) + "\\n")
 """
 
 
-def _modules_after(*args: str) -> set[str]:
-    """The modules loaded once `npudbg --batch ARGS...` has finished, in a fresh interpreter."""
+def _report_after(*args: str) -> dict:
+    """What a fresh interpreter loaded once `npudbg --batch ARGS...` finished (modules, parsers built)."""
     done = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["status"] == 0, done.stderr
-    return set(report["modules"])
+    return report
+
+
+def _modules_after(*args: str) -> set[str]:
+    return set(_report_after(*args)["modules"])
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +77,46 @@ def test_a_command_that_needs_symbols_imports_them_on_first_use() -> None:
     assert {"isa.elfread", "elftools.elf.elffile", "debugger.code", "debugger.expr"} <= loaded
 
 
+def test_stop_points_and_traces_load_with_their_first_command() -> None:
+    loaded = _modules_after("-ex", "catch fault", "-ex", "watch CTRL.RUN", "-ex", "trace mmio on",
+                            "-ex", "quit")
+    assert {"debugger.catch", "debugger.watch", "debugger.trace", "debugger.trace.mmio"} <= loaded
+
+
+def test_only_the_parsers_of_commands_that_ran_are_built() -> None:
+    """Parsers are declared at import and built on first use (argparse for ~70 commands at every
+    start-up cost about 30 ms); the commands a run used have theirs."""
+    from debugger.commands import COMMANDS, load_all
+
+    load_all()
+    report = _report_after("-ex", "p 1", "-ex", "info registers pc", "-ex", "quit")
+    assert report["parsers"] == sorted(["print", "info registers", "quit"])
+    assert len(COMMANDS) > 50
+
+
 def test_the_quick_release_lookup_agrees_with_the_release_line() -> None:
     line = release_line()
     assert resolve_image(None) == (line.newest.image_path(), str(line.newest.version))
     for release in line.releases:
         assert resolve_image(str(release.version)) == (release.image_path(), str(release.version))
+
+
+@pytest.mark.parametrize("text", [
+    '[[release]]\nversion = "1.0.0"\nimage = "a.elf"\n[other]\n',  # another table
+    '[[release]]\nversion = "1.0.0"\nnotes = """x\nimage = "b.elf"\n"""\nimage = "a.elf"\n',  # multi-line
+    '[[release]]\nversion = "1.0"\nimage = "a.elf"\n',  # not a version
+    '[[release]]\nversion = "1.0.0"\n',  # no image
+    '[[release]]\nversion = "1.0.0"\nimage = "a.elf"\nimage = "b.elf"\n',  # twice
+])
+def test_the_quick_release_lookup_leaves_unusual_files_to_the_release_line(text: str) -> None:
+    assert _release_rows(text) is None
+
+
+def test_the_quick_release_lookup_reads_plain_rows() -> None:
+    text = '# c\n[[release]]\nversion = "1.0.0"  # first\nflags = { A = 1 }\nimage = "a.elf"\n\n' \
+           '[[release]]\nimage = "b.elf"\nversion = "2.0.0"\n'
+    assert _release_rows(text) == [{"version": "1.0.0", "image": "a.elf"},
+                                   {"version": "2.0.0", "image": "b.elf"}]
 
 
 def test_an_unknown_release_is_reported_by_the_release_line() -> None:
