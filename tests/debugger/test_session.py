@@ -286,6 +286,20 @@ def test_stop_events_and_gdb_numbering(session, host):
     assert read_gdb_register(session.target.device.core, 32) == addr(session, "handle_nop")
 
 
+def test_a_front_end_thread_waits_for_the_next_stop(session, host):
+    """A front end (a gdb server's thread) blocks on `stops.wait` while another thread runs the
+    target, and wakes with the stop event that run posts."""
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(session.stops.wait(timeout=60)))
+    waiter.start()
+    run(session, "b handle_nop")
+    host.submit("nop")
+    ev = session.cont()
+    waiter.join(60)
+    assert got == [ev] and ev.reason == "breakpoint" and ev.pc == addr(session, "handle_nop")
+    assert session.stops.wait(0) is None  # each event is taken once
+
+
 def test_reset_and_run(session):
     version = session.target.release
     assert run(session, "reset") == f"Device reset; firmware {version} loaded, core at 0x00000000.\n"
