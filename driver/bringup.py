@@ -46,6 +46,7 @@ def _errlog_line(regs: Registers) -> str:
     from driver.recovery import read_errlog
 
     entries = read_errlog(regs)
+    entries = [e for e in entries if e.fatal] or entries  # rejected commands are not why it failed
     return "; ".join(str(e) for e in entries[-3:]) or "error log empty"
 
 

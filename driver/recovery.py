@@ -33,13 +33,33 @@ class DeviceLost(DriverError):
 
 @dataclass(frozen=True)
 class ErrlogEntry:
+    """One error-log entry; `status` is the ABI status name of a rejected command (cmd_rejected)."""
+
     cause: str
     addr: int
     pc: int
     tick: int
+    status: str | None = None
+
+    @property
+    def fatal(self) -> bool:
+        """False for a rejected command: the firmware logged it and went on serving."""
+        return self.cause != "cmd_rejected"
 
     def __str__(self) -> str:
+        if self.status is not None:
+            return (f"{self.cause} {self.status} at tick {self.tick} (pc 0x{self.pc:08x}, "
+                    f"detail 0x{self.addr:08x})")
         return f"{self.cause} at tick {self.tick} (pc 0x{self.pc:08x}, addr 0x{self.addr:08x})"
+
+
+def _status_name(code: int) -> str:
+    from driver.abi import Status
+
+    try:
+        return Status(code).name
+    except ValueError:
+        return f"status {code}"
 
 
 @dataclass(frozen=True)
@@ -83,8 +103,9 @@ def read_errlog(regs: Registers, since: int = 0) -> list[ErrlogEntry]:
         i = (nxt - n + k) % ERRLOG_SLOTS
         cause = regs.enum(f"errlog.entry[{i}].cause.cause") or "?"
         entry = f"errlog.entry[{i}]"
+        status = _status_name(regs.field(f"{entry}.cause.status")) if cause == "cmd_rejected" else None
         out.append(ErrlogEntry(cause, regs.read(f"{entry}.addr"), regs.read(f"{entry}.pc"),
-                               regs.read(f"{entry}.tick")))
+                               regs.read(f"{entry}.tick"), status))
     return out
 
 

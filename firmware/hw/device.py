@@ -145,6 +145,7 @@ class Device:
         self.clock.tpc = ticks_per_cycle(self.config.core_mhz)
         self.clock.clear()
         self.regs.reset()
+        self.reg_set("features.memory", self.config.hbm.size >> 20)  # the configuration's HBM
         self.cfgregs.reset()
         self.pipes.reset()
         self.hazards.reset()

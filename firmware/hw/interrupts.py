@@ -9,6 +9,9 @@
 - A device error (unit fault, deadlock, strict race, watchdog, firmware report) appends
   an error-log entry (cause, address, pc, tick), fills the dma error registers for DMA
   causes, and raises a host IRQ cause (dma_error, watchdog, or fw_fatal).
+- A firmware write of fw_err.log only appends an error-log entry (cause and status from
+  fw_err.cause, fw_err.addr, the writer's pc, tick): a command the firmware rejected is
+  the host's business through its completion, not a fault, so no IRQ and no device error.
 - A firmware write of a queue's cq_tail is a *completion write*: the `completion`
   event, the `corrupt_completion` injection point, and perf.cmd_done.
 """
@@ -68,6 +71,7 @@ class Interrupts:
         dev.on_reg_write("core_irq.enable", lambda *_: self.update_core())
         dev.on_reg_write("version.abi_selected", self._abi_selected)
         dev.on_reg_write("fw_err.report", self._fw_report)
+        dev.on_reg_write("fw_err.log", self._fw_log)
         for i, q in enumerate(QUEUES):
             dev.on_reg_write(f"{q}.sq_doorbell", lambda v, side, origin, i=i: self._doorbell(i, v, side))
             dev.on_reg_write(f"{q}.cq_tail", lambda v, side, origin, q=q: self._cq_tail(q, v, side))
@@ -193,6 +197,13 @@ class Interrupts:
         dev.reg_set(f"errlog.entry[{i}].tick", tick & MASK32)
         dev.reg_set("errlog.write_idx", (i + 1) % ERRLOG_ENTRIES)
         dev.reg_set("errlog.count", (count + 1) & MASK32)
+
+    def _fw_log(self, value: int, side: str, origin: Any) -> None:
+        if side != "firmware" or not value & 1:
+            return
+        regs = self.dev.regs
+        pc = origin if isinstance(origin, int) else 0
+        self._errlog(regs.peek("fw_err.cause"), regs.peek("fw_err.addr"), pc, self.dev.now)
 
     def _fw_report(self, value: int, side: str, origin: Any) -> None:
         if side != "firmware" or not value & 1:

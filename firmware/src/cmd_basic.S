@@ -74,7 +74,8 @@ FUNC handle_get_info
         sw      t1, INFO_L0C_SIZE(t0)
         li      t1, MEM_UB_SIZE
         sw      t1, INFO_UB_SIZE(t0)
-        li      t1, MEM_HBM_SIZE
+        la      t1, fw_hbm_size         # the device's, read at boot
+        lw      t1, 0(t1)
         sw      t1, INFO_HBM_SIZE(t0)
         la      t2, fw_counters
         lw      t1, FC_OK(t2)

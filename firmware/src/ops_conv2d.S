@@ -3,23 +3,34 @@
 # bias, folded batch-norm (out * scale[k] + shift[k]) and ReLU on the vector unit before
 # the write-back: the Conv+BN+ReLU fusion (feature conv_fused).
 #
-# Per image: the image goes HBM -> L1 as C x H x W (NHWC is transposed by the DMA on the
-# way). Output channels are split in tiles of `ot` and input channels in groups of `cg` so
+# Per image, the output is cut in bands of up to `bh` output rows (feature conv_tiled;
+# without it one band is the whole image). A band's input rows, with the halo (the
+# kh - stride rows it shares with the next band), go HBM -> L1 as C x rows x W (NHWC is
+# transposed by the DMA on the way). Padding applies only at the image's own edges: the
+# im2col of an inner band sets DMA_FLAG_NO_PAD_TOP / _BOTTOM. The bands are cut so that
+# only the first band needs top padding and only the last one bottom padding.
+# Output channels are split in tiles of `ot` and input channels in groups of `cg` so
 # that one step fits L0:
 #   mte2: im2col of channel group c0.. (L1 -> L0A buffer p: P x cg*kh*kw patches,
-#         P = oh*ow), the weight slice W[o0.., c0..] (HBM -> L1, strided) transposed by the
-#         DMA into L0B buffer p (cg*kh*kw x ot)
+#         P = band rows * ow), the weight slice W[o0.., c0..] (HBM -> L1, strided)
+#         transposed by the DMA into L0B buffer p (cg*kh*kw x ot)
 #   m:    mmad into L0C (overwrite on the first group, then accumulate): P x ot
 # With DOUBLE_BUFFER the L0 buffers alternate and flags (mte2 -> m loaded, m -> mte2 free)
 # let the im2col of the next group overlap the cube; without it a barrier ends each step.
+# The band load, the im2cols and the weight loads share the in-order mte2 queue, so a band
+# is replaced only after every im2col of the previous one has read it.
 # The tile's epilogue is serial (barriers): L0C -> UB; for NCHW or any fusion the DMA
 # transposes the P x ot tile to ot x P through L1 (channel-major, which npu.vscalebias
 # wants); bias (scale 1, bias b[k]), batch-norm (scale, shift) and ReLU; back to P x ot for
-# NHWC; UB -> HBM.
+# NHWC; UB -> HBM (the band's rows of each output channel).
 #
-# Limits (BAD_SIZE): one image (c*h*w fp16) must fit half of L1, one output plane P x 4
-# bytes 64 KiB, and one channel's patches (P*kh*kw fp16) 32 KiB; larger images need
-# spatial tiling, which this firmware does not do.
+# Limits (BAD_SIZE): with conv_tiled, one output row's patches (ow*kh*kw fp16) must fit an
+# L0A buffer (32 KiB) and its fp32 plane (ow*4) 64 KiB (detail: w), kh input rows of every
+# channel (c*kh*w fp16) half of L1 (detail: c), and when the image takes several bands
+# the padding must be smaller than the kernel and the rows that need top (bottom) padding
+# must fit one band (detail: pad). Without conv_tiled: one image (c*h*w fp16) must fit
+# half of L1, one output plane P x 4 bytes 64 KiB, and one channel's patches (P*kh*kw
+# fp16) 32 KiB.
 # Checks, in order: dtype fp16 and layout known (BAD_PARAM), opts bits known (BAD_PARAM)
 # and fusion available (UNSUPPORTED), n, c, h, w, k, kh, kw, stride > 0 and the kernel
 # inside the padded input (BAD_SIZE), sizes without overflow (SIZE_OVERFLOW), the limits
@@ -28,7 +39,10 @@
 .equ CV_L0_SLOT, MEM_L0A_SIZE / 2       # bytes of one L0A / L0B buffer
 .equ CV_PLANE_MAX, 0x10000              # bytes of a P x ot fp32 tile (L0C, UB)
 .equ CV_OT_MAX, 256                     # output channels per tile
-.equ CV_L1_IMG, MEM_L1_BASE             # the image, C x H x W fp16
+.ifndef CV_BAND_MAX
+.equ CV_BAND_MAX, 0xffff                # output rows per band at most (tests set fewer)
+.endif
+.equ CV_L1_IMG, MEM_L1_BASE             # the band, C x rows x W fp16
 .equ CV_IMG_MAX, MEM_L1_SIZE / 2
 .equ CV_L1_W, MEM_L1_BASE + CV_IMG_MAX  # two weight slices (ping-pong)
 .equ CV_L1_T, CV_L1_W + 2 * CV_L0_SLOT  # transpose staging
@@ -60,11 +74,20 @@
 .equ CV_PAD, 52
 .equ CV_LAYOUT, 56
 .equ CV_OPTS, 60
-.equ CV_P, 64                           # oh * ow
+.equ CV_P, 64                           # outputs per channel in the band: rows * ow
 .equ CV_OT, 68                          # output channels per tile
 .equ CV_CG, 72                          # input channels per step
 .equ CV_KK, 76                          # kh * kw
-.equ CV_SIZE, 80
+.equ CV_OH, 80                          # output height
+.equ CV_OW, 84                          # output width
+.equ CV_BH, 88                          # output rows per band (at most)
+.equ CV_YBOT, 92                        # first output row that needs bottom padding
+.equ CV_OY0, 96                         # the band: first output row
+.equ CV_BR, 100                         #   output rows
+.equ CV_R0, 104                         #   first input row
+.equ CV_NR, 108                         #   input rows (in L1)
+.equ CV_PADF, 112                       #   im2col padding flags (DMA_FLAG_NO_PAD_*)
+.equ CV_SIZE, 116
 
 # CV_FAIL status, arg: fail with the byte offset of argument `arg` as detail.
 .macro CV_FAIL status, arg
@@ -155,6 +178,8 @@ FUNC handle_conv2d
         # --- output size: oh = (h + 2 pad - kh) / stride + 1 (the kernel must fit)
         CV_OUT_DIM CV_H, CV_KH, ARG_CONV2D_KH, t3
         CV_OUT_DIM CV_W, CV_KW, ARG_CONV2D_KW, t4
+        sw      t3, CV_OH(s2)
+        sw      t4, CV_OW(s2)
         mul     t0, t3, t4                      # < 2^32: both are at most 2^16 + 2^9
         sw      t0, CV_P(s2)
         lw      t0, CV_KH(s2)
@@ -190,7 +215,13 @@ FUNC handle_conv2d
         j       6f
 5:      CV_FAIL ST_SIZE_OVERFLOW, ARG_CONV2D_N
         # --- tiling limits
-6:      lw      t0, CV_C(s2)                    # one image in half of L1
+6:
+.if HAS_CONV_TILED
+        mv      a0, s2                          # bands: CV_BH, CV_YBOT; CV_P = bh * ow
+        call    cv_bands
+        bnez    a0, 99f
+.else
+        lw      t0, CV_C(s2)                    # one image in half of L1
         lw      t1, CV_H(s2)
         mul     t0, t0, t1
         lw      t1, CV_W(s2)
@@ -199,18 +230,26 @@ FUNC handle_conv2d
         li      t1, CV_IMG_MAX
         bleu    t0, t1, 61f
         CV_FAIL ST_BAD_SIZE, ARG_CONV2D_C
-61:     lw      t2, CV_P(s2)                    # t2 = P * 4 (one output channel's plane)
+61:     lw      t2, CV_P(s2)                    # one output channel's plane
         li      t1, CV_PLANE_MAX / 4
         bleu    t2, t1, 62f
         CV_FAIL ST_BAD_SIZE, ARG_CONV2D_H
-62:     slli    t2, t2, 2
+62:     lw      t3, CV_KK(s2)                   # one channel's patches P * kk * 2
+        slli    t3, t3, 1
+        mul     t4, t2, t3
+        li      t1, CV_L0_SLOT
+        bleu    t4, t1, 60f
+        CV_FAIL ST_BAD_SIZE, ARG_CONV2D_KH
+60:     lw      t0, CV_OH(s2)                   # one band: the whole image
+        sw      t0, CV_BH(s2)
+        sw      t0, CV_YBOT(s2)
+.endif
+        lw      t2, CV_P(s2)                    # t2 = P * 4 (one output channel's band)
+        slli    t2, t2, 2
         lw      t3, CV_KK(s2)                   # t3 = kk * 2 (one channel's kernel)
         slli    t3, t3, 1
         lw      t4, CV_P(s2)                    # t4 = P * kk * 2 (one channel's patches)
         mul     t4, t4, t3
-        li      t1, CV_L0_SLOT
-        bleu    t4, t1, 63f
-        CV_FAIL ST_BAD_SIZE, ARG_CONV2D_KH
 63:     li      t1, CV_PLANE_MAX                # ot = min(k, plane / (P*4), slot / (kk*2), OT_MAX)
         divu    t5, t1, t2
         li      t1, CV_L0_SLOT
@@ -306,6 +345,86 @@ FUNC handle_conv2d
         RESTORE s4, 4
         RESTORE s5, 5
         LEAVE   32
+
+.if HAS_CONV_TILED
+# cv_bands(a0 = context with the dimensions, CV_OH, CV_OW, CV_KK) -> a0 = status, a1 =
+# detail: the band height CV_BH (as many output rows as L0 and half of L1 hold, at most
+# oh), CV_YBOT and CV_P = bh * ow (the largest band's P); BAD_SIZE when not even one row
+# fits or the padded rows cannot be kept to the first and last band. Clobbers t0-t5.
+FUNC cv_bands
+        ENTER   16
+        SAVE    s2, 1
+        mv      s2, a0
+        lw      t4, CV_OW(s2)                   # L0: bh * ow * kk * 2 <= slot, bh * ow * 4 <= plane
+        lw      t3, CV_KK(s2)
+        li      t0, CV_L0_SLOT / 2
+        divu    t0, t0, t3
+        li      t1, CV_PLANE_MAX / 4
+        bleu    t0, t1, 1f
+        mv      t0, t1
+1:      divu    t5, t0, t4                      # t5 = bh
+        bnez    t5, 2f
+        li      a1, ARG_CONV2D_W
+        j       8f
+2:      lw      t0, CV_C(s2)                    # L1: c * w * 2 * (bh * stride + kh - 1) <= half
+        lw      t1, CV_W(s2)
+        mul     t0, t0, t1                      # no overflow: c*h*w*2 did not
+        slli    t0, t0, 1
+        li      t1, CV_IMG_MAX
+        divu    t1, t1, t0                      # t1 = input rows that fit
+        lw      t2, CV_KH(s2)
+        addi    t2, t2, -1
+        bgtu    t1, t2, 3f
+        li      a1, ARG_CONV2D_C
+        j       8f
+3:      sub     t1, t1, t2
+        lw      t2, CV_STRIDE(s2)
+        divu    t1, t1, t2
+        bnez    t1, 31f
+        li      a1, ARG_CONV2D_C
+        j       8f
+31:     bleu    t5, t1, 32f
+        mv      t5, t1
+32:     li      t1, CV_BAND_MAX
+        bleu    t5, t1, 4f
+        mv      t5, t1
+4:      lw      t0, CV_OH(s2)
+        bleu    t5, t0, 5f
+        mv      t5, t0
+5:      sw      t5, CV_BH(s2)
+        mul     t1, t5, t4
+        sw      t1, CV_P(s2)
+        sw      t0, CV_YBOT(s2)
+        bgeu    t5, t0, 7f                      # one band: padded on every side
+        li      a1, ARG_CONV2D_PAD              # several: pad < kh, padded rows in one band
+        lw      t1, CV_PAD(s2)
+        lw      t2, CV_KH(s2)
+        bgeu    t1, t2, 8f
+        lw      t3, CV_STRIDE(s2)
+        add     t0, t1, t3                      # ytop = ceil(pad / stride) rows need top padding
+        addi    t0, t0, -1
+        divu    t0, t0, t3
+        bgtu    t0, t5, 8f
+        lw      t4, CV_H(s2)                    # ybot = (h + pad - kh) / stride + 1
+        add     t4, t4, t1
+        bltu    t4, t2, 8f
+        sub     t4, t4, t2
+        divu    t4, t4, t3
+        addi    t4, t4, 1
+        bltu    t4, t0, 8f                      # a row needs both: the image is one band
+        lw      t1, CV_OH(s2)
+        bleu    t1, t4, 7f                      # no row needs bottom padding
+        sw      t4, CV_YBOT(s2)
+        sub     t1, t1, t4
+        bgtu    t1, t5, 8f
+7:      li      a0, ST_OK
+        li      a1, 0
+        j       9f
+8:      li      a0, ST_BAD_SIZE
+        call    ops_fail
+9:      RESTORE s2, 1
+        LEAVE   16
+.endif
 
 # cv_disjoint_out(a0 = addr, a1 = bytes) -> check_disjoint of that input and the output
 # (handle_conv2d's s1 args and s5 output bytes).

@@ -1,6 +1,6 @@
-# The CONV2D engine: the image / output-tile / channel-group loops, one im2col + cube
-# step, and the tile's epilogue (transposes, fusion, write-back); see ops_conv2d.S for the
-# scheme, the buffer layout CV_* and the context. Included by ops_conv2d.S after its
+# The CONV2D engine: the image / band / output-tile / channel-group loops, the band load,
+# one im2col + cube step, and the tile's epilogue (transposes, fusion, write-back); see
+# ops_conv2d.S for the scheme, the buffer layout CV_* and the context. Included by ops_conv2d.S after its
 # constants.
 
         .text
@@ -27,29 +27,14 @@ FUNC conv_run
         li      s2, 0                           # --- for each image
 1:      lw      t0, CV_N(s1)
         bgeu    s2, t0, 9f
-        lw      a2, CV_C(s1)                    # image bytes c*h*w*2
-        lw      t0, CV_H(s1)
-        mul     a2, a2, t0
-        lw      t0, CV_W(s1)
-        mul     a2, a2, t0
-        slli    a2, a2, 1
-        mul     a0, a2, s2
-        lw      t0, CV_IN(s1)
-        add     a0, a0, t0
-        li      a1, CV_L1_IMG
-        lw      t0, CV_LAYOUT(s1)
-        bnez    t0, 2f
-        li      a3, PIPE_MTE2                   # NCHW: as it is
-        call    dma_1d
-        j       3f
-2:      li      a3, 1                           # NHWC: transposed to C x H x W
-        li      a4, DMA_XFORM_NHWC_TO_NCHW
-        li      a5, 2
-        lw      a6, CV_C(s1)
-        call    dma_xform
+        sw      x0, CV_OY0(s1)
+2:      lw      t0, CV_OY0(s1)                  # --- for each band of output rows
+        lw      t1, CV_OH(s1)
+        bgeu    t0, t1, 8f
+        call    conv_band
 3:      li      s3, 0                           # --- for each output channel tile
 4:      lw      t0, CV_K(s1)
-        bgeu    s3, t0, 8f
+        bgeu    s3, t0, 6f
         sub     s6, t0, s3
         lw      t0, CV_OT(s1)
         bleu    s6, t0, 41f
@@ -68,6 +53,11 @@ FUNC conv_run
 7:      call    conv_tile_out
         add     s3, s3, s6
         j       4b
+6:      lw      t0, CV_OY0(s1)                  # next band
+        lw      t1, CV_BR(s1)
+        add     t0, t0, t1
+        sw      t0, CV_OY0(s1)
+        j       2b
 8:      addi    s2, s2, 1
         j       1b
 9:      npu.waitflag m, mte2, OPS_EV_L0         # consume the flags left set
@@ -82,14 +72,92 @@ FUNC conv_run
         RESTORE s7, 7
         LEAVE   48
 
+# conv_band: the band starting at output row CV_OY0 of image s2 (conv_run's registers):
+# fills CV_BR, CV_P, CV_R0, CV_NR, CV_PADF and queues its input rows, every channel, into
+# L1 at CV_L1_IMG as C x nr x W on mte2. Bands are at most CV_BH rows; a band that would
+# end inside the rows needing bottom padding (from CV_YBOT) ends at CV_YBOT, and the last
+# band takes the rest (handle_conv2d checked that it fits). Clobbers a0-a6, t0-t6.
+FUNC conv_band
+        ENTER   16
+        lw      t0, CV_OY0(s1)                  # t0 = oy0, t1 = oh, t2 = end
+        lw      t1, CV_OH(s1)
+        lw      t2, CV_BH(s1)
+        add     t2, t2, t0
+        bgeu    t2, t1, 1f
+        lw      t3, CV_YBOT(s1)
+        bleu    t2, t3, 2f
+        mv      t2, t3
+        bgtu    t2, t0, 2f
+1:      mv      t2, t1                          # the last band
+2:      sub     t3, t2, t0
+        sw      t3, CV_BR(s1)
+        lw      t4, CV_OW(s1)
+        mul     t4, t4, t3
+        sw      t4, CV_P(s1)
+        lw      t5, CV_STRIDE(s1)
+        lw      t6, CV_PAD(s1)
+        li      a6, 0                           # a6 = padding flags
+        li      t3, 0                           # t3 = first input row
+        beqz    t0, 3f
+        mul     t3, t0, t5                      # inner top: oy0 * stride - pad
+        sub     t3, t3, t6
+        ori     a6, a6, DMA_FLAG_NO_PAD_TOP
+3:      lw      t4, CV_H(s1)                    # t4 = end input row
+        beq     t2, t1, 4f
+        addi    t4, t2, -1                      # inner bottom: (end - 1) * stride - pad + kh
+        mul     t4, t4, t5
+        sub     t4, t4, t6
+        lw      t5, CV_KH(s1)
+        add     t4, t4, t5
+        ori     a6, a6, DMA_FLAG_NO_PAD_BOTTOM
+4:      sw      a6, CV_PADF(s1)
+        sw      t3, CV_R0(s1)
+        sub     t4, t4, t3
+        sw      t4, CV_NR(s1)
+        lw      t5, CV_W(s1)                    # t5 = w * 2 (an input row)
+        slli    t5, t5, 1
+        lw      t6, CV_C(s1)
+        lw      a0, CV_IN(s1)
+        li      a1, CV_L1_IMG
+        lw      t0, CV_LAYOUT(s1)
+        bnez    t0, 5f
+        lw      t0, CV_H(s1)                    # NCHW: c rows of nr*w, h*w apart
+        mul     t0, t0, t5                      # t0 = channel bytes
+        mul     t1, s2, t6                      # from ((b*c)*h + r0) * w * 2
+        mul     t1, t1, t0
+        add     a0, a0, t1
+        mul     t1, t3, t5
+        add     a0, a0, t1
+        mul     a2, t4, t5
+        mv      a3, t6
+        mv      a4, t0
+        li      a5, 0
+        li      a6, PIPE_MTE2
+        call    dma_2d
+        LEAVE   16
+5:      lw      t0, CV_H(s1)                    # NHWC: rows r0.. of image b, transposed
+        mul     t0, t0, s2                      # from ((b*h) + r0) * w * c * 2
+        add     t0, t0, t3
+        mul     t0, t0, t5
+        mul     t0, t0, t6
+        add     a0, a0, t0
+        mul     a2, t4, t5
+        mul     a2, a2, t6
+        li      a3, 1
+        li      a4, DMA_XFORM_NHWC_TO_NCHW
+        li      a5, 2
+        mv      a6, t6
+        call    dma_xform
+        LEAVE   16
+
 # conv_step: one input channel group (conv_run's registers): im2col and the transposed
 # weight slice into L0 buffer p on mte2, then the mmad into L0C. Flips p (or, without
 # DOUBLE_BUFFER, waits for every pipe). Clobbers a0-a6, t0-t6.
 FUNC conv_step
         ENTER   16
         WAITFLAG_P m, mte2, OPS_EV_L0, s5       # mte2: L0 buffer p is free
-        la      t0, ops_dma_desc                # im2col of channels c0..c0+cg
-        lw      t1, CV_H(s1)
+        la      t0, ops_dma_desc                # im2col of channels c0..c0+cg of the band
+        lw      t1, CV_NR(s1)
         lw      t2, CV_W(s1)
         mul     t3, t1, t2
         slli    t3, t3, 1
@@ -117,7 +185,8 @@ FUNC conv_step
         sb      t1, DMA_STRIDE(t0)
         lw      t1, CV_PAD(s1)
         sb      t1, DMA_PAD(t0)
-        li      t1, DMA_FLAG_VALID
+        lw      t1, CV_PADF(s1)
+        ori     t1, t1, DMA_FLAG_VALID
         sh      t1, DMA_FLAGS(t0)
         li      t1, PIPE_MTE2
         npu.dma t0, t1
@@ -209,29 +278,39 @@ FUNC conv_tile_out
         call    cv_transpose
         li      s9, CV_UB_X
 6:      BARRIER_ALL
-        lw      t0, CV_P(s1)
+        lw      t0, CV_OH(s1)                   # t0 = oh * ow (an output plane)
+        lw      t3, CV_OW(s1)
+        mul     t0, t0, t3
+        lw      t4, CV_OY0(s1)                  # t4 = the band's first output in a plane
+        mul     t4, t4, t3
         lw      t1, CV_K(s1)
         lw      a1, CV_OUT(s1)
         lw      t2, CV_LAYOUT(s1)
         bnez    t2, 7f
-        mul     t2, s2, t1                      # NCHW: planes (b*k + o0).. contiguous
-        add     t2, t2, s3
+        mul     t2, s2, t1                      # NCHW: ot rows of P, planes apart, from
+        add     t2, t2, s3                      # (b*k + o0) * plane + oy0 * ow
         mul     t2, t2, t0
+        add     t2, t2, t4
         slli    t2, t2, 2
         add     a1, a1, t2
         mv      a0, s9
-        mv      a2, s8
-        li      a3, PIPE_MTE3
-        call    dma_1d
+        lw      a2, CV_P(s1)
+        slli    a2, a2, 2
+        mv      a3, s6
+        li      a4, 0
+        slli    a5, t0, 2
+        li      a6, PIPE_MTE3
+        call    dma_2d
         j       8f
-7:      mul     t2, s2, t0                      # NHWC: P rows of ot, k*4 apart
+7:      mul     t2, s2, t0                      # NHWC: P rows of ot, k*4 apart, from
+        add     t2, t2, t4                      # (b * plane + oy0 * ow) * k + o0
         mul     t2, t2, t1
         add     t2, t2, s3
         slli    t2, t2, 2
         add     a1, a1, t2
         mv      a0, s9
         slli    a2, s6, 2
-        mv      a3, t0
+        lw      a3, CV_P(s1)
         li      a4, 0
         slli    a5, t1, 2
         li      a6, PIPE_MTE3

@@ -14,8 +14,12 @@
 #
 # Every failed command also gets an entry in cmd_errlog (DTCM, CMD_LOG_ENTRIES entries
 # of CL_SIZE bytes, oldest overwritten; cmd_errlog_count counts them all): command id,
-# status | opcode << 16, detail, queue | generation << 8. The device's error log is for
-# device errors: its only firmware entry point (fw_err.report) raises the fatal-error IRQ.
+# status | opcode << 16, detail, queue | generation << 8. With feature cmd_errlog, a
+# command the firmware rejected (any failure but DEVICE_ERROR, whose device error is
+# logged already) also gets a device error-log entry through fw_err.log, which does not
+# interrupt the host: cause cmd_rejected, status its status code, addr its detail. The
+# entry is written after the command's errlog.count check, so it never turns the command
+# (or the next one) into DEVICE_ERROR.
 #
 # ABI 2's fence flag needs no work: commands run one at a time, each drained before it
 # completes, so every command taken earlier (from either queue) is done when one starts.
@@ -335,7 +339,8 @@ FUNC complete
 8:      LEAVE   16
 
 # log_cmd_error(a1 = status, a2 = detail, a3 = queue): append the failed command in
-# cmd_desc to cmd_errlog. Clobbers t0-t5.
+# cmd_desc to cmd_errlog (and, with cmd_errlog, a rejection to the device error log).
+# Clobbers t0-t5.
 FUNC log_cmd_error
         ENTER   16
         la      t0, cmd_errlog_count
@@ -367,6 +372,19 @@ FUNC log_cmd_error
         slli    t1, t1, 8
         or      t1, t1, a3
         sw      t1, CL_QUEUE(t0)
+.if HAS_CMD_ERRLOG
+        li      t0, ST_DEVICE_ERROR
+        beq     a1, t0, 3f
+        REG_WR  R_FW_ERR_ADDR, a2, t0   # device error log: cause cmd_rejected, status, detail
+        slli    t1, a1, F_FW_ERR_CAUSE_STATUS_LSB
+        li      t2, F_FW_ERR_CAUSE_STATUS_MASK
+        and     t1, t1, t2
+        ori     t1, t1, E_DEVICE_ERROR_CMD_REJECTED << F_FW_ERR_CAUSE_CAUSE_LSB
+        REG_WR  R_FW_ERR_CAUSE, t1, t0
+        li      t1, F_FW_ERR_LOG_TRIGGER_MASK
+        REG_WR  R_FW_ERR_LOG, t1, t0    # no host IRQ: the completion tells the host
+3:
+.endif
         LEAVE   16
 
         .bss

@@ -14,7 +14,7 @@
 # _start: reset vector.
 # Assumes: nothing (the core comes out of reset; DTCM holds the loaded .data).
 # Guarantees: sp at the top of DTCM, s0 = 0 (the end of the frame chain), mtvec = trap_entry,
-# .bss zeroed, version registers and self-test result published, handshake = ready
+# .bss zeroed, fw_hbm_size read, version registers and self-test result published, handshake = ready
 # (or failed), doorbell and handshake interrupts enabled; then jumps to main_loop.
 FUNC _start
         li      sp, MEM_DTCM_BASE + MEM_DTCM_SIZE
@@ -35,6 +35,7 @@ FUNC _start
         REG_WR  R_VERSION_ABI_SUPPORTED, t1, t0
         li      t1, FW_FEATURES
         REG_WR  R_VERSION_FW_FEATURES, t1, t0
+        call    read_hbm_size
         call    crc32_init
         call    boot_selftest
         bnez    a0, boot_failed
@@ -146,6 +147,31 @@ FUNC boot_selftest
         .bss
         .balign 32
 boot_dma_desc:  .space DMA_DESC_SIZE
+
+        .text
+# read_hbm_size: fw_hbm_size = the configuration's HBM bytes (features.memory.hbm_mib),
+# at most the 2 GiB from MEM_HBM_BASE to the end of the address space; MEM_HBM_SIZE
+# when the register reads 0. Every descriptor address is checked against it
+# (check_hbm_range). Clobbers t0-t2.
+FUNC read_hbm_size
+        REG_RD  t0, R_FEATURES_MEMORY
+        li      t1, F_FEATURES_MEMORY_HBM_MIB_MASK
+        and     t0, t0, t1
+        srli    t0, t0, F_FEATURES_MEMORY_HBM_MIB_LSB
+        li      t1, MEM_HBM_SIZE
+        beqz    t0, 2f
+        li      t2, (0x100000000 - MEM_HBM_BASE) >> 20
+        bleu    t0, t2, 1f
+        mv      t0, t2
+1:      slli    t1, t0, 20
+2:      la      t0, fw_hbm_size
+        sw      t1, 0(t0)
+        ret
+
+        .bss
+        .balign 4
+        .globl  fw_hbm_size
+fw_hbm_size:    .word 0                 # bytes of HBM (read_hbm_size)
 
         .text
 # handshake: the driver wrote version.abi_selected (core_irq.handshake).

@@ -8,12 +8,14 @@
 
         .text
 # check_hbm_range(a0 = addr, a1 = size) -> a0 = ST_OK when [addr, addr + size) lies inside
-# HBM (size 0: addr inside HBM), else ST_BAD_ADDRESS; a1 = addr.
+# HBM (size 0: addr inside HBM), else ST_BAD_ADDRESS; a1 = addr. The HBM size is the
+# device's (fw_hbm_size, read at boot), not the default configuration's.
 FUNC check_hbm_range
         ENTER   16
         li      t0, MEM_HBM_BASE
         sub     t0, a0, t0              # offset into HBM (wraps to a huge value below it)
-        li      t1, MEM_HBM_SIZE
+        la      t1, fw_hbm_size
+        lw      t1, 0(t1)
         bgeu    t0, t1, 1f
         sub     t1, t1, t0              # room left after addr
         bgtu    a1, t1, 1f

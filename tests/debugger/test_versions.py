@@ -20,7 +20,8 @@ def test_info_version_before_and_after_the_handshake(session, host) -> None:
                         + ", ".join(op.name for op in release.ops))
     assert lines[2] == "Firmware image   npu-fw-2.1.0.elf: version 2.1.0, ABI 2, drivers 2.0.0..2.1.0"
     assert lines[3].startswith("                 features matmul_fp16, layout_transform, matmul_int8, "
-                               "conv_fused, checksum, priority_queue, matmul_int4; sha256 ")
+                               "conv_fused, checksum, priority_queue, matmul_int4, conv_tiled, cmd_errlog; "
+                               "sha256 ")
     assert lines[4] == \
         "Live registers   fw_version 2.1.0, ABI supported 2, selected 2, driver -, handshake accepted"
     assert lines[5].startswith("                 features matmul_fp16, ")

@@ -39,7 +39,7 @@ GRID = {
     "1.3.0": ["F1", "D1 checksum conv_fused", "D1 checksum", "C1", "C1", "X- abi driver_range"],
     "2.0.0": ["F1", "F1", "D1 checksum priority_queue", "D1 priority_queue", "C2", "C2"],
     "2.1.0": ["X- abi driver_range distance", "X- abi driver_range distance", "X- abi driver_range distance",
-              "X- abi driver_range", "D2 matmul_int4", "C2"],
+              "X- abi driver_range", "D2 cmd_errlog conv_tiled matmul_int4", "C2"],
 }
 STATUS = {"C": "compatible", "W": "compatible_with_warning", "D": "degraded", "F": "incompatible",
           "X": "incompatible"}
@@ -118,7 +118,8 @@ def test_force_cannot_override_abi_or_driver_range() -> None:
 
 def test_degraded_ops_raise_feature_missing_and_the_rest_work() -> None:
     v = verdict("2.1.0", "2.0.0")
-    assert v.unavailable_ops == (("matmul_int4", ("matmul_int4",)),)
+    assert v.unavailable_ops == (("conv2d_tiled", ("conv_tiled",)), ("errlog_rejects", ("cmd_errlog",)),
+                                 ("matmul_int4", ("matmul_int4",)))
     with pytest.raises(FeatureMissing, match=r"matmul_int4 needs firmware feature matmul_int4, which "
                                              r"firmware 2\.0\.0 lacks"):
         v.require("matmul_int4")

@@ -301,7 +301,8 @@ class FwHarness:
         out = []
         for k in range(count):
             i = (newest - count + k) % 8
-            cause = self.rmap.field(f"errlog.entry[{i}].cause.cause")
-            out.append({"cause": cause.enum.name_of(self.rd(f"errlog.entry[{i}].cause")) or "?",
+            cause = self.field(f"errlog.entry[{i}].cause.cause")
+            out.append({"cause": cause if isinstance(cause, str) else "?",
+                        "status": self.field(f"errlog.entry[{i}].cause.status"),
                         "addr": self.rd(f"errlog.entry[{i}].addr"), "pc": self.rd(f"errlog.entry[{i}].pc")})
         return out

@@ -700,9 +700,16 @@ typedef struct __attribute__ ((__packed__)) {
 #define NPU__FEATURES__UNITS__HAZARD_CHECK_bw 1
 #define NPU__FEATURES__UNITS__HAZARD_CHECK_reset 0x1
 
+// reg - npu.features.memory
+#define NPU__FEATURES__MEMORY__HBM_MIB_bm 0xffff
+#define NPU__FEATURES__MEMORY__HBM_MIB_bp 0
+#define NPU__FEATURES__MEMORY__HBM_MIB_bw 16
+#define NPU__FEATURES__MEMORY__HBM_MIB_reset 0x100
+
 // regfile - npu.features
 typedef struct __attribute__ ((__packed__)) {
     uint32_t units;
+    uint32_t memory;
 } npu__features_t;
 
 // reg - npu.errlog.write_idx
@@ -728,6 +735,10 @@ typedef struct __attribute__ ((__packed__)) {
 #define NPU__ERRLOG__ENTRYX__CAUSE__CAUSE_bp 0
 #define NPU__ERRLOG__ENTRYX__CAUSE__CAUSE_bw 8
 #define NPU__ERRLOG__ENTRYX__CAUSE__CAUSE_reset 0x0
+#define NPU__ERRLOG__ENTRYX__CAUSE__STATUS_bm 0xffff00
+#define NPU__ERRLOG__ENTRYX__CAUSE__STATUS_bp 8
+#define NPU__ERRLOG__ENTRYX__CAUSE__STATUS_bw 16
+#define NPU__ERRLOG__ENTRYX__CAUSE__STATUS_reset 0x0
 
 // reg - npu.errlog.entry[].addr
 #define NPU__ERRLOG__ENTRYX__ADDR__VALUE_bm 0xffffffff
@@ -835,6 +846,10 @@ typedef struct __attribute__ ((__packed__)) {
 #define NPU__FW_ERR__CAUSE__CAUSE_bp 0
 #define NPU__FW_ERR__CAUSE__CAUSE_bw 8
 #define NPU__FW_ERR__CAUSE__CAUSE_reset 0x0
+#define NPU__FW_ERR__CAUSE__STATUS_bm 0xffff00
+#define NPU__FW_ERR__CAUSE__STATUS_bp 8
+#define NPU__FW_ERR__CAUSE__STATUS_bw 16
+#define NPU__FW_ERR__CAUSE__STATUS_reset 0x0
 
 // reg - npu.fw_err.addr
 #define NPU__FW_ERR__ADDR__VALUE_bm 0xffffffff
@@ -848,11 +863,18 @@ typedef struct __attribute__ ((__packed__)) {
 #define NPU__FW_ERR__REPORT__TRIGGER_bw 1
 #define NPU__FW_ERR__REPORT__TRIGGER_reset 0x0
 
+// reg - npu.fw_err.log
+#define NPU__FW_ERR__LOG__TRIGGER_bm 0x1
+#define NPU__FW_ERR__LOG__TRIGGER_bp 0
+#define NPU__FW_ERR__LOG__TRIGGER_bw 1
+#define NPU__FW_ERR__LOG__TRIGGER_reset 0x0
+
 // regfile - npu.fw_err
 typedef struct __attribute__ ((__packed__)) {
     uint32_t cause;
     uint32_t addr;
     uint32_t report;
+    uint32_t log;
 } npu__fw_err_t;
 
 // addrmap - npu
@@ -880,7 +902,7 @@ typedef struct __attribute__ ((__packed__)) {
     npu__thermal_t thermal;
     uint8_t RESERVED_a14_aff[0xec];
     npu__features_t features;
-    uint8_t RESERVED_b04_bff[0xfc];
+    uint8_t RESERVED_b08_bff[0xf8];
     npu__errlog_t errlog;
     uint8_t RESERVED_cc0_7fff[0x7340];
     npu__core_irq_t core_irq;
@@ -894,7 +916,7 @@ typedef struct __attribute__ ((__packed__)) {
 #define npu (*(volatile npu_t *)0x10000000UL)
 
 
-static_assert(sizeof(npu_t) == 0x820c, "Packing error");
+static_assert(sizeof(npu_t) == 0x8210, "Packing error");
 
 #ifdef __cplusplus
 }

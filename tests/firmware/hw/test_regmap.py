@@ -38,7 +38,7 @@ def test_device_error_enum_keeps_the_names_units_raise() -> None:
     names = [v.name for v in enum.values]
     assert names[: len(DEVICE_ERRORS)] == DEVICE_ERRORS
     assert enum.by_name["none"].value == 0
-    for path in ("dma.err_cause", "errlog.entry[0].cause"):
+    for path in ("dma.err_cause", "errlog.entry[0].cause.cause", "fw_err.cause.cause"):
         assert regmap().field(path).enum is enum
 
 

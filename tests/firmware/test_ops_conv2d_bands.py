@@ -1,0 +1,108 @@
+"""CONV2D cut into bands of output rows (feature conv_tiled): images far larger than one
+L0 tile match numpy on both layouts, fused and not, with padding only at the image's edges;
+releases without the feature keep their limit (BAD_SIZE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from opsharness import field_offset, releases, serving
+from test_ops_conv2d import FUSIONS, case, conv_ref, fused_ref, run_conv
+
+TILED = releases("conv_tiled")
+UNTILED = [v for v in releases() if v not in TILED]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_large_conv_matches_numpy(layout: str, stride: int) -> None:
+    """3x3, 1x16x128x128 -> 32 channels, padding 1: 128 x 128 outputs take many bands."""
+    x, wt, bias, bn = case(1, 16, 128, 128, 32, 3, 3, 11)
+    got, _ = run_conv(TILED[-1], x, wt, bias, bn, stride, 1, layout, [])
+    np.testing.assert_allclose(got, conv_ref(x, wt, stride, 1), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_large_conv_fused_equals_unfused_then_numpy(layout: str) -> None:
+    """The fused epilogue per band gives what bias, BN and ReLU on the plain result give."""
+    opts = ["bias", "bn", "relu"]
+    x, wt, bias, bn = case(2, 8, 70, 90, 20, 3, 3, 12)
+    fused, _ = run_conv(TILED[-1], x, wt, bias, bn, 1, 1, layout, opts)
+    plain, _ = run_conv(TILED[-1], x, wt, bias, bn, 1, 1, layout, [])
+    np.testing.assert_allclose(fused, fused_ref(plain, bias, bn, opts), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused, fused_ref(conv_ref(x, wt, 1, 1), bias, bn, opts), rtol=1e-4, atol=1e-3)
+
+
+# n, c, h, w, k, kh, kw, stride, pad
+shapes = st.tuples(st.integers(1, 2), st.integers(1, 4), st.integers(1, 14), st.integers(1, 10),
+                   st.integers(1, 6), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+                   st.integers(0, 3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=shapes, layout=st.sampled_from(["nchw", "nhwc"]), opts=st.sampled_from(FUSIONS),
+       band=st.sampled_from([1, 2, 3]), seed=st.integers(0, 2**32 - 1))
+def test_banded_conv_matches_numpy(shape: tuple[int, ...], layout: str, opts: list[str], band: int,
+                                   seed: int) -> None:
+    """Bands of 1-3 output rows (a test build) on random shapes: several bands per image."""
+    n, c, h, w, k, kh, kw, stride, pad = shape
+    assume(kh <= h + 2 * pad and kw <= w + 2 * pad)
+    oh = (h + 2 * pad - kh) // stride + 1
+    assume(oh <= band or pad < kh)  # else BAD_SIZE (tested below)
+    x, wt, bias, bn = case(n, c, h, w, k, kh, kw, seed)
+    fw = serving(TILED[-1], CV_BAND_MAX=band)
+    ow = (w + 2 * pad - kw) // stride + 1
+    src = x if layout == "nchw" else x.transpose(0, 2, 3, 1)
+    po = fw.alloc(n * k * oh * ow * 4)
+    done = fw.run("CONV2D", input=fw.put(src), weight=fw.put(wt), out=po, bias=fw.put(bias), bn=fw.put(bn),
+                  n=n, c=c, h=h, w=w, k=k, kh=kh, kw=kw, stride=stride, pad=pad, layout=layout, dtype="fp16",
+                  opts=opts)
+    if done.status != "OK":  # only the padded rows not fitting one band may refuse a shape
+        assert (done.status, done.detail) == ("BAD_SIZE", field_offset(fw, "CONV2D", "pad"))
+        assert -(-pad // stride) > band or oh - ((h + pad - kh) // stride + 1) > band
+        return
+    got = fw.get(po, np.float32, (n, k, oh, ow) if layout == "nchw" else (n, oh, ow, k))
+    if layout == "nhwc":
+        got = got.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, fused_ref(conv_ref(x, wt, stride, pad), bias, bn, opts), rtol=1e-5,
+                               atol=1e-4)
+    assert fw.dev.errors == [] and fw.dev.races == []
+
+
+def test_padding_wider_than_the_kernel_needs_one_band() -> None:
+    fw = serving(TILED[-1], CV_BAND_MAX=2)
+    x, wt, _, _ = case(1, 1, 8, 8, 1, 2, 2, 3)
+    done = fw.run("CONV2D", input=fw.put(x), weight=fw.put(wt), out=fw.alloc(4096), bias=0, bn=0, n=1, c=1,
+                  h=8, w=8, k=1, kh=2, kw=2, stride=1, pad=2, layout="nchw", dtype="fp16", opts=[])
+    assert (done.status, done.detail) == ("BAD_SIZE", field_offset(fw, "CONV2D", "pad"))
+
+
+def test_bands_overlap_cube_with_dma() -> None:
+    """Several bands cost more cycles than one (halo reloads) but far less than serial steps."""
+    x, wt, bias, bn = case(1, 8, 48, 48, 16, 3, 3, 4)
+    _, one = run_conv(TILED[-1], x, wt, bias, bn, 1, 1, "nchw", [])
+    _, banded = run_conv(TILED[-1], x, wt, bias, bn, 1, 1, "nchw", [], CV_BAND_MAX=4)
+    _, serial = run_conv(TILED[-1], x, wt, bias, bn, 1, 1, "nchw", [], CV_BAND_MAX=4, DOUBLE_BUFFER=0)
+    assert one < banded < serial
+
+
+@pytest.mark.parametrize("version", UNTILED[-1:])
+def test_without_conv_tiled_a_large_image_is_bad_size(version: str) -> None:
+    fw = serving(version)
+    x, wt, _, _ = case(1, 16, 128, 128, 32, 3, 3, 0)
+    done = fw.run("CONV2D", input=fw.put(x), weight=fw.put(wt), out=fw.alloc(32 * 128 * 128 * 4), bias=0,
+                  bn=0, n=1, c=16, h=128, w=128, k=32, kh=3, kw=3, stride=1, pad=1, layout="nchw",
+                  dtype="fp16", opts=[])
+    assert done.status == "BAD_SIZE"
+
+
+def test_one_output_row_too_wide_is_bad_size() -> None:
+    """ow * kh * kw fp16 patches beyond one L0A buffer: the row itself would need cutting."""
+    fw = serving(TILED[-1])
+    h, w = 3, 2000
+    done = fw.run("CONV2D", input=fw.alloc(h * w * 2), weight=fw.alloc(64), out=fw.alloc(w * 4 * 2), bias=0,
+                  bn=0, n=1, c=1, h=h, w=w, k=1, kh=3, kw=3, stride=1, pad=1, layout="nchw", dtype="fp16",
+                  opts=[])
+    assert (done.status, done.detail) == ("BAD_SIZE", field_offset(fw, "CONV2D", "w"))
