@@ -52,6 +52,8 @@ from isa.spec import instruction_set
 
 FOREVER = 1 << 62
 _INTERNAL = {StopReason.BUDGET}
+_BUDGET = int(StopReason.BUDGET)
+_CUT = frozenset(int(r) for r in (StopReason.STOP_REQUESTED, StopReason.XNPU, StopReason.MMIO))
 
 
 @dataclass(frozen=True)
@@ -408,10 +410,15 @@ class Device:
         budget = max(1, -(-(horizon - self.clock.now) // self.clock.tpc))
         self._begin_slice(horizon)
         try:
-            stop = self.core.run_slice(self._c0 + budget)
+            reason = self.core.run_slice(self._c0 + budget)
         finally:
             self._end_slice()
-        return None if stop is None else self._core_stop(stop)
+        if reason == _BUDGET:
+            return None
+        if self._cut and reason in _CUT:  # (as `_core_stop` does, without making the record)
+            self._cut = False
+            return None
+        return self._core_stop(self.core.stop_record(reason))
 
     def _core_stop(self, stop: Stop) -> Stop | None:
         """Handle the device's own reasons for the core to stop; return the others."""

@@ -264,9 +264,10 @@ class Core:
             raise exc
         return self._make_stop(StopReason(reason))
 
-    def run_slice(self, until_cycle: int) -> Stop | None:
-        """`run(until_cycle=...)` for a loop that runs the core in slices of time: None when the
-        run just reached `until_cycle` (no Stop record is made for the common case)."""
+    def run_slice(self, until_cycle: int) -> int:
+        """`run(until_cycle=...)` for a loop that runs the core in slices of time: the raw stop
+        reason (a `StopReason` value), with no Stop record made; `stop_record` makes it when
+        the caller needs one. Most slices end at `until_cycle` or where the device cut them."""
         c = self._c
         traps = self.catch_traps
         c.catch_mask, c.catch_irq_mask = _catch_masks(traps) if traps else (0, 0)
@@ -276,8 +277,10 @@ class Core:
         if self._callback_error is not None:
             exc, self._callback_error = self._callback_error, None
             raise exc
-        if reason == _BUDGET:
-            return None
+        return reason
+
+    def stop_record(self, reason: int) -> Stop:
+        """The Stop record of the run that just returned `reason` (see `run_slice`)."""
         return self._make_stop(StopReason(reason))
 
     def step(self) -> Stop:
@@ -350,7 +353,6 @@ class Core:
         lib.core_reset_caches(self._c)
 
 
-_BUDGET = int(StopReason.BUDGET)
 _INSN_PC_REASONS = {StopReason.WATCHPOINT, StopReason.TRAP, StopReason.ECALL, StopReason.EBREAK,
                     StopReason.WFI, StopReason.XNPU, StopReason.MMIO, StopReason.DOUBLE_FAULT}
 
