@@ -562,7 +562,7 @@ class Device:
             "core": self.core.snapshot(), "regs": self.regs.snapshot(), "cfg": self.cfgregs.state(),
             "clock": self.clock.state(), "pipes": self.pipes.state(), "hazards": self.hazards.state(),
             "timeline": self.timeline.state(), "thermal": self.thermal.state(),
-            "watchdog": self.watchdog.state(), "timer": self.timer.cmp, "injector": self.injector.state(),
+            "watchdog": self.watchdog.state(), "timer": self.timer.state(), "injector": self.injector.state(),
             "run": (self.halted, self.asleep, self.hung, self.wait, list(self.races), self.races_dropped,
                     list(self.errors), self.errors_dropped, self._accounted, self.front.seq),
             "irq": self.irq.state(),
@@ -578,7 +578,7 @@ class Device:
         self.timeline.load_state(snap["timeline"])
         self.thermal.load_state(snap["thermal"])
         self.watchdog.load_state(snap["watchdog"])
-        self.timer.cmp = snap["timer"]
+        self.timer.load_state(snap["timer"])
         self.injector.load_state(snap["injector"])
         (self.halted, self.asleep, self.hung, self.wait, races, self.races_dropped, errors,
          self.errors_dropped, self._accounted, self.front.seq) = snap["run"]
