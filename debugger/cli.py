@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             sys.stderr.write(f"npudbg: error: {describe(exc)}\n")
             session = None
-        if session is not None and (actions or not args.batch):  # commands and completion need the table
+        if session is not None and not args.batch:  # the shell's completion and help need every command
             from debugger.commands import load_all
 
             load_all()

@@ -258,6 +258,37 @@ def load_all() -> dict[str, Command]:
     return COMMANDS
 
 
+def registered_names() -> dict[str, str]:
+    """Every name and alias registered so far -> the module defining it (for the generated index)."""
+    return {key: cmd.fn.__module__.rpartition(".")[2] for key, cmd in _NAMES.items()}
+
+
+def _known_names() -> dict[str, Any]:
+    """Every name and alias: the registry once all modules are loaded, else the generated index
+    (debugger/command_index.py), so that a lookup imports only the module it needs."""
+    if _loaded:
+        return _NAMES
+    from debugger.command_index import MODULE_OF
+
+    return MODULE_OF
+
+
+def _get(key: str) -> Command:
+    """The command registered under `key`, importing its module (from the index) if need be."""
+    cmd = _NAMES.get(key)
+    if cmd is None:
+        from debugger.command_index import MODULE_OF
+
+        module = MODULE_OF.get(key)
+        if module in MODULES:
+            importlib.import_module(f"debugger.commands.{module}")
+        cmd = _NAMES.get(key)
+        if cmd is None:  # the index is stale (a test keeps it current): the whole registry decides
+            load_all()
+            cmd = _NAMES[key]
+    return cmd
+
+
 def names() -> list[str]:
     """Every name and alias (for completion)."""
     load_all()
@@ -270,7 +301,7 @@ def names() -> list[str]:
 def _first_words() -> dict[str, set[str]]:
     """First word -> the second words that follow it in two-word names ('' for a one-word name)."""
     groups: dict[str, set[str]] = {}
-    for key in _NAMES:
+    for key in _known_names():
         first, _, second = key.partition(" ")
         groups.setdefault(first, set()).add(second)
     return groups
@@ -301,7 +332,16 @@ def split_fmt(word: str) -> tuple[str, str]:
 
 def lookup(line: str) -> tuple[Command, str, str]:
     """The command a line names, the `/FMT` suffix and the rest of the line."""
-    load_all()
+    try:
+        return _lookup(line)
+    except (UsageError, KeyError):
+        if _loaded:
+            raise
+        load_all()  # a name the index does not know (stale index): ask the whole registry
+        return _lookup(line)
+
+
+def _lookup(line: str) -> tuple[Command, str, str]:
     text = line.strip()
     head, _, rest = text.partition(" ")
     word, fmt = split_fmt(head)
@@ -309,7 +349,7 @@ def lookup(line: str) -> tuple[Command, str, str]:
     first = _pick(word.lower(), set(groups), "command")
     seconds = groups[first]
     if seconds == {""} or (fmt and "" in seconds):
-        return _NAMES[first], fmt, rest.strip()
+        return _get(first), fmt, rest.strip()
     sub, _, tail = rest.strip().partition(" ")
     sub_word, sub_fmt = split_fmt(sub)
     if sub_word and any(seconds - {""}):
@@ -319,9 +359,9 @@ def lookup(line: str) -> tuple[Command, str, str]:
             if "" not in seconds:
                 raise
         else:
-            return _NAMES[f"{first} {second}"], sub_fmt or fmt, tail.strip()
+            return _get(f"{first} {second}"), sub_fmt or fmt, tail.strip()
     if "" in seconds:
-        return _NAMES[first], fmt, rest.strip()
+        return _get(first), fmt, rest.strip()
     options = ", ".join(sorted(s for s in seconds if s))
     raise UsageError(f"\"{first}\" must be followed by the name of a subcommand ({options})")
 

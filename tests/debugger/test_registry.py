@@ -23,6 +23,16 @@ def test_every_module_in_the_folder_is_in_the_import_list():
     assert found == set(registry.MODULES)
 
 
+def test_command_index_is_current():
+    """debugger/command_index.py (which module defines each name) is generated from the registry."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_command_index.py"), "--check"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
 def test_duplicate_names_are_refused():
     p = parser("zz-test", "A test command.")
     with pytest.raises(DuplicateCommand, match="command name 'c' is registered twice"):

@@ -94,6 +94,18 @@ def test_only_the_parsers_of_commands_that_ran_are_built() -> None:
     assert len(COMMANDS) > 50
 
 
+def test_a_batch_run_imports_only_the_command_modules_it_uses() -> None:
+    """Names are looked up in the generated index (debugger/command_index.py); a name it does not
+    know (a typo here) makes the whole registry answer, so the error is the registry's."""
+    loaded = _modules_after("-ex", "p 1", "-ex", "i r pc", "-ex", "quit")
+    modules = {m for m in loaded if m.startswith("debugger.commands.")}
+    assert modules == {"debugger.commands.data", "debugger.commands.registers", "debugger.commands.execution"}
+    done = subprocess.run([sys.executable, "-m", "debugger.cli", "--batch", "-ex", "frobnicate"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == "-ex 1: error: undefined command: \"frobnicate\"; try 'help'\n"
+
+
 def test_the_quick_release_lookup_agrees_with_the_release_line() -> None:
     line = release_line()
     assert resolve_image(None) == (line.newest.image_path(), str(line.newest.version))
