@@ -277,12 +277,11 @@ class Device:
         feeding the thermal model when its update is due. Cheapest tests first: a host
         polling an idle device makes millions of these.
         """
-        self._watching = False
         clock = self.clock
         target = clock.now + ticks
         if (ticks >= 0 and not (self._in_slice or self._pending_reset)
                 and (self.halted is not None or self.hung or self.wait is not None
-                     or (self.asleep and not (arch := self._arch).mip & arch.mie))):
+                     or (self.asleep and not ((arch := self._arch).mip and arch.mip & arch.mie)))):
             ev = clock.next_event() if clock.events else None
             if ev is None or ev[0] > target:
                 done = self.pipes.next_completion()
@@ -291,6 +290,7 @@ class Device:
                     if target - self._accounted[0] >= self._thermal_every:
                         self._account()
                     return
+        self._watching = False  # (no core ran above; below, no predicate watches the run)
         target = self.now + max(0, ticks)
         if not self._skip_idle(target):
             self._loop(target, None)
