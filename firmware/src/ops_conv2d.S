@@ -348,9 +348,10 @@ FUNC handle_conv2d
 
 .if HAS_CONV_TILED
 # cv_bands(a0 = context with the dimensions, CV_OH, CV_OW, CV_KK) -> a0 = status, a1 =
-# detail: the band height CV_BH (as many output rows as L0 and half of L1 hold, at most
-# oh), CV_YBOT and CV_P = bh * ow (the largest band's P); BAD_SIZE when not even one row
-# fits or the padded rows cannot be kept to the first and last band. Clobbers t0-t5.
+# detail: the band height CV_BH (as many output rows as L0 and half of L1 hold, and no
+# more than let one tile take every output channel, at most oh), CV_YBOT and CV_P =
+# bh * ow (the largest band's P); BAD_SIZE when not even one row fits or the padded rows
+# cannot be kept to the first and last band. Clobbers t0-t5.
 FUNC cv_bands
         ENTER   16
         SAVE    s2, 1
@@ -363,9 +364,23 @@ FUNC cv_bands
         bleu    t0, t1, 1f
         mv      t0, t1
 1:      divu    t5, t0, t4                      # t5 = bh
-        bnez    t5, 2f
+        bnez    t5, 11f
         li      a1, ARG_CONV2D_W
         j       8f
+11:     li      t0, CV_L0_SLOT / 2              # fewer rows when a band's P would split the
+        divu    t0, t0, t3                      # output channels in several tiles: the im2col
+        lw      t1, CV_K(s2)                    # of a band is redone for every tile
+        bleu    t0, t1, 12f                     # ot_full = min(k, OT_MAX, slot / (kk * 2))
+        mv      t0, t1
+12:     li      t1, CV_OT_MAX
+        bleu    t0, t1, 13f
+        mv      t0, t1
+13:     mul     t0, t0, t4
+        li      t1, CV_PLANE_MAX / 4
+        divu    t1, t1, t0                      # rows whose P * ot_full fp32 fill L0C's tile
+        beqz    t1, 2f
+        bleu    t5, t1, 2f
+        mv      t5, t1
 2:      lw      t0, CV_C(s2)                    # L1: c * w * 2 * (bh * stride + kh - 1) <= half
         lw      t1, CV_W(s2)
         mul     t0, t0, t1                      # no overflow: c*h*w*2 did not
