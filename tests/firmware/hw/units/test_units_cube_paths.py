@@ -102,6 +102,13 @@ def test_host_blas_threads_change_nothing_and_are_restored(mem, way):
     assert np.array_equal(results[0], results[1])
 
 
+def test_the_numpy_path_runs_blas_on_one_thread_and_restores_the_count():
+    before = blas_threads()
+    with cube.one_blas_thread():
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
+
+
 def _wrap32(x: np.ndarray) -> np.ndarray:
     return ((x + 2**31) % 2**32 - 2**31).astype(np.int32)
 
