@@ -186,9 +186,11 @@ class RegisterFile:
 
     def _narrow(self, key: int | str, side: str, width: int) -> tuple[Port, int, int]:
         """The port around a narrow access, the access's byte lane shift and its lane mask."""
-        if width not in (1, 2) or not isinstance(key, int) or key % width:
-            raise RegisterError(f"a {width}-byte register access must be 1 or 2 bytes at an aligned "
-                                f"offset or address, not {key!r}")
+        if width not in (1, 2):
+            raise RegisterError(f"a register access is 1, 2 or 4 bytes wide, not {width}")
+        if not isinstance(key, int) or key % width:
+            raise RegisterError(f"a {width}-byte register access needs an offset or address aligned "
+                                f"to {width}, not {key!r}")
         base = key & ~3
         try:
             port = self._ports[side][base]

@@ -93,6 +93,8 @@ def test_narrow_accesses_need_an_aligned_byte_address(regs: RegisterFile) -> Non
         regs.write(RMAP.register("version.scratch[0]").offset + 1, 1, "host", width=2)
     with pytest.raises(RegisterError, match="aligned"):
         regs.read("version.scratch[0]", "host", width=1)
+    with pytest.raises(RegisterError, match="1, 2 or 4 bytes wide, not 3"):
+        regs.read(RMAP.register("version.scratch[0]").offset, "host", width=3)
 
 
 # ---------------------------------------------------------------- the host access plan
