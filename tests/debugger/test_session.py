@@ -233,9 +233,12 @@ def test_continue_idle_at_once(session):
     assert time.perf_counter() - t0 < 1.0
 
 
-def test_continue_stops_idle_at_the_tick_the_firmware_went_to_sleep(session, host):
+@pytest.mark.parametrize("points", [[], ["watch CTRL.RUN", "catch mmio write QUEUE0.CQ_HEAD"]])
+def test_continue_stops_idle_at_the_tick_the_firmware_went_to_sleep(session, host, points):
     """The idle stop's tick is where the core slept with nothing scheduled, found here by stepping
-    a second device through the same command one instruction at a time."""
+    a second device through the same command one instruction at a time; the same with observers
+    that make the run end a slice at every firmware register write."""
+    run(session, *points)
     twin = Session()
     twin_host = Host(twin)
     for h in (host, twin_host):
