@@ -487,6 +487,8 @@ class Device:
             self.reset()
         if self.wait is not None:
             self.front.update_wait()
+        elif self.asleep:
+            self.front.check_sleep()
 
     def _on_event(self, name: str) -> None:
         if name == "timer":

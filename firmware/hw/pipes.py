@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from firmware.hw.clock import Clock
 from firmware.hw.timeline import Span
 from firmware.hw.units.faults import DeviceFault
+from isa.core.api import IRQ_LINES
 
 if TYPE_CHECKING:
     from firmware.hw.device import Device
     from firmware.hw.hazards import Race
 
 ILLEGAL_INSTRUCTION = 2  # mcause of an illegal instruction
+MIP_MTIP = IRQ_LINES["timer"]  # the machine timer's bit in mip and mie
 
 Flag = tuple[str, str, int]  # (source pipe, destination pipe, event id)
 _STALE = object()
@@ -350,14 +352,26 @@ class PipeFront:
             if w.entry is not None:
                 dev.pipes.issue(w.entry)
         elif dev.pipes.next_completion() is None:
-            self._deadlock(w)
+            what = f"barrier {w.pipe or 'all'}" if w.entry is None else f"issue to full pipe {w.entry.pipe}"
+            self._deadlock(f"waits at {what}", w.pc)
 
-    def _deadlock(self, w: Wait) -> None:
+    def check_sleep(self) -> None:
+        """The core sleeps in wfi while every pipe with work waits on a flag: a deadlock when
+        nothing on the device can wake the core (only the core issues the setflags). An
+        enabled interrupt already pending, or an armed timer it enables, may wake it: not yet."""
+        dev = self.dev
+        if dev.halted is not None or not dev.pipes.stuck():
+            return
+        arch = dev._arch
+        if arch.mip & arch.mie or (arch.mie & MIP_MTIP and "timer" in dev.clock.events):
+            return
+        self._deadlock("sleeps in wfi", (dev.core.pc - 4) & 0xFFFFFFFF)  # pc is after the wfi
+
+    def _deadlock(self, what: str, pc: int) -> None:
         dev = self.dev
         held = "; ".join(f"{p} waits for {flag_name(f)}" for p, f in sorted(dev.pipes.waiting().items()))
-        what = f"barrier {w.pipe or 'all'}" if w.entry is None else f"issue to full pipe {w.entry.pipe}"
-        dev.irq.device_error("deadlock", None, w.pc, f"deadlock: the core waits at {what} "
-                             f"(pc 0x{w.pc:08x}) and no pipe can move: {held}")
+        dev.irq.device_error("deadlock", None, pc, f"deadlock: the core {what} "
+                             f"(pc 0x{pc:08x}) and no pipe can move: {held}")
         dev.halt("deadlock", "fault")
 
     def retire(self, entry: Entry, start: int, end: int) -> None:

@@ -219,3 +219,27 @@ def test_race_reports_are_capped() -> None:
     dev, _, _, _ = matmul_device(flag=0, max_reports=1)
     dev.run_until(lambda: dev.asleep, RUN)
     assert len(dev.races) == 1 and dev.races_dropped == 1
+
+
+def test_sleeping_in_wfi_while_every_pipe_waits_on_a_flag_is_a_deadlock() -> None:
+    dev = Device()
+    image = load(dev, "sleep_deadlock", TIMER=0, DELAY=1000)
+    stop = dev.advance(RUN)
+    assert stop.reason == "time" and dev.halted == "deadlock"
+    (err,) = dev.errors
+    assert err.cause == "deadlock" and err.pc == symbol(image, "sleep")
+    assert "sleeps in wfi" in err.detail and "m waits for mte2->m event 5" in err.detail
+    assert dev.regs.map.decode("ctrl.state", dev.regs.peek("ctrl.state"))[0].enum == "fault"
+    assert dev.regs.field("host_irq.status.fw_fatal") == 1
+    assert dev.regs.field("errlog.entry[0].cause.cause") == dev.cause_value("deadlock")
+    assert err.tick < 1000  # found when the core went to sleep, not after a timeout
+
+
+def test_sleeping_with_an_armed_timer_that_wakes_the_flag_setter_is_no_deadlock() -> None:
+    dev = Device()
+    load(dev, "sleep_deadlock", TIMER=1, DELAY=20_000)
+    dev.advance(10_000)
+    assert dev.asleep and dev.pipes.stuck() and dev.errors == []  # asleep, the timer still to come
+    dev.advance(RUN)
+    assert dev.errors == [] and dev.halted is None and dev.asleep
+    assert dev.pipes.drained() and dev.pipes.completed["m"] == 1  # woken, it set the flag

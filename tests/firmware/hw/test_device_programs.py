@@ -64,6 +64,7 @@ PROGRAM_DEFINES: dict[str, dict[str, int]] = {
     "irq": {"DELAY": 1000},
     "cube_loop": {"SIZE": 16},
     "hello": {"MAGIC": 1},
+    "sleep_deadlock": {"TIMER": 0, "DELAY": 1000},
 }
 
 
