@@ -460,8 +460,14 @@ class Device:
         if self.wait is not None or self.hung or (register_write and self._watching):
             self.cut_slice()
             return
-        nxt = self._next_event_tick()
-        if nxt is None or nxt >= self._slice_end:
+        # `_next_event_tick`, inline: only something earlier than the slice's end matters
+        done, ev = self.pipes.next_completion(), self.clock.next_event()
+        end = self._slice_end
+        if done is not None and done[0] < end:
+            nxt = done[0] if ev is None or ev[0] > done[0] else ev[0]
+        elif ev is not None and ev[0] < end:
+            nxt = ev[0]
+        else:
             return
         tpc = self.clock.tpc
         now = self._t0 + (self._arch.cycles - self._c0) * tpc

@@ -48,7 +48,7 @@ def py_xnpu(user: object, word: int, pc: int) -> int:
     core = ffi.from_handle(user)
     try:
         core._in_callback = "xnpu"
-        core.xnpu(core, word, pc)
+        core._xnpu(core, word, pc)  # (the handler itself, not the property: once per Xnpu instruction)
         return 0
     except BaseException as exc:
         core._callback_error = exc
