@@ -167,7 +167,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench.py debugger", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--mib", type=int, default=DEFAULT_MIB, help="buffer size in MiB (default 4)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per configuration; the best counts")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per configuration; the best counts")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     result = measure(args.mib, args.repeat)
