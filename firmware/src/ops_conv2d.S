@@ -24,9 +24,14 @@
 # wants); bias (scale 1, bias b[k]), batch-norm (scale, shift) and ReLU; back to P x ot for
 # NHWC; UB -> HBM (the band's rows of each output channel).
 #
+# When kh input rows of every channel do not fit half of L1 (group mode), each step loads
+# the band rows of its own channel group into a quarter of L1 instead (NHWC: gathered
+# pixel by pixel into the other quarter, then transposed).
+#
 # Limits (BAD_SIZE): with conv_tiled, one output row's patches (ow*kh*kw fp16) must fit an
-# L0A buffer (32 KiB) and its fp32 plane (ow*4) 64 KiB (detail: w), kh input rows of every
-# channel (c*kh*w fp16) half of L1 (detail: c), and when the image takes several bands
+# L0A buffer (32 KiB) and its fp32 plane (ow*4) 64 KiB, and stride + kh - 1 input rows of
+# one channel (the most a one-row band loads) a quarter of L1, with as many pixels < 2^16
+# (detail: w); when the image takes several bands
 # the padding must be smaller than the kernel and the rows that need top (bottom) padding
 # must fit one band (detail: pad). Without conv_tiled: one image (c*h*w fp16) must fit
 # half of L1, one output plane P x 4 bytes 64 KiB, and one channel's patches (P*kh*kw
@@ -43,7 +48,11 @@
 .equ CV_BAND_MAX, 0xffff                # output rows per band at most (tests set fewer)
 .endif
 .equ CV_L1_IMG, MEM_L1_BASE             # the band, C x rows x W fp16
-.equ CV_IMG_MAX, MEM_L1_SIZE / 2
+.ifndef CV_IMG_MAX
+.equ CV_IMG_MAX, MEM_L1_SIZE / 2        # bytes for the band (tests set less)
+.endif
+.equ CV_GRP_MAX, CV_IMG_MAX / 2         # group mode: a channel group's band, then its staging
+.equ CV_L1_STAGE, CV_L1_IMG + CV_GRP_MAX
 .equ CV_L1_W, MEM_L1_BASE + CV_IMG_MAX  # two weight slices (ping-pong)
 .equ CV_L1_T, CV_L1_W + 2 * CV_L0_SLOT  # transpose staging
 .equ CV_UB_X, MEM_UB_BASE               # the tile as P x ot
@@ -87,7 +96,9 @@
 .equ CV_R0, 104                         #   first input row
 .equ CV_NR, 108                         #   input rows (in L1)
 .equ CV_PADF, 112                       #   im2col padding flags (DMA_FLAG_NO_PAD_*)
-.equ CV_SIZE, 116
+.equ CV_GM, 116                         # group mode: each step loads its channels' band rows
+.equ CV_CGL, 120                        # input channels one step may load (group mode)
+.equ CV_SIZE, 124
 
 # CV_FAIL status, arg: fail with the byte offset of argument `arg` as detail.
 .macro CV_FAIL status, arg
@@ -272,7 +283,14 @@ FUNC handle_conv2d
 67:     lw      t0, CV_C(s2)
         bleu    t6, t0, 68f
         mv      t6, t0
-68:     sw      t6, CV_CG(s2)
+68:
+.if HAS_CONV_TILED
+        lw      t0, CV_CGL(s2)                  # group mode: what one step may load
+        bleu    t6, t0, 69f
+        mv      t6, t0
+69:
+.endif
+        sw      t6, CV_CG(s2)
         # --- buffers
         lw      a0, ARG_CONV2D_INPUT(s1)
         mv      a1, s3
@@ -381,7 +399,8 @@ FUNC cv_bands
         beqz    t1, 2f
         bleu    t5, t1, 2f
         mv      t5, t1
-2:      lw      t0, CV_C(s2)                    # L1: c * w * 2 * (bh * stride + kh - 1) <= half
+2:      sw      x0, CV_GM(s2)
+        lw      t0, CV_C(s2)                    # L1: c * w * 2 * (bh * stride + kh - 1) <= half
         lw      t1, CV_W(s2)
         mul     t0, t0, t1                      # no overflow: c*h*w*2 did not
         slli    t0, t0, 1
@@ -389,14 +408,29 @@ FUNC cv_bands
         divu    t1, t1, t0                      # t1 = input rows that fit
         lw      t2, CV_KH(s2)
         addi    t2, t2, -1
-        bgtu    t1, t2, 3f
-        li      a1, ARG_CONV2D_C
-        j       8f
-3:      sub     t1, t1, t2
+        bleu    t1, t2, 21f
+        sub     t1, t1, t2
         lw      t2, CV_STRIDE(s2)
         divu    t1, t1, t2
         bnez    t1, 31f
-        li      a1, ARG_CONV2D_C
+21:     li      t0, 1                           # every channel's rows do not fit: group mode,
+        sw      t0, CV_GM(s2)                   # each step loads its channels' rows
+        lw      t0, CV_W(s2)
+        slli    t1, t0, 1
+        li      t2, CV_GRP_MAX
+        divu    t2, t2, t1                      # t2 = rows of one channel that fit
+        li      t1, 0xffff                      # and whose rows * w fit a DMA's row count
+        divu    t1, t1, t0                      # (the NHWC gather moves one pixel a row)
+        bleu    t2, t1, 22f
+        mv      t2, t1
+22:     lw      t1, CV_KH(s2)
+        addi    t1, t1, -1
+        bleu    t2, t1, 24f
+        sub     t1, t2, t1
+        lw      t2, CV_STRIDE(s2)
+        divu    t1, t1, t2
+        bnez    t1, 31f
+24:     li      a1, ARG_CONV2D_W                # not even kh rows of one channel
         j       8f
 31:     bleu    t5, t1, 32f
         mv      t5, t1
@@ -410,6 +444,20 @@ FUNC cv_bands
         mul     t1, t5, t4
         sw      t1, CV_P(s2)
         sw      t0, CV_YBOT(s2)
+        li      t1, 0xffff                      # input channels a step may load
+        lw      t2, CV_GM(s2)
+        beqz    t2, 51f
+        lw      t2, CV_STRIDE(s2)               # group mode: GRP_MAX / (w*2 * (bh*stride + kh-1))
+        mul     t2, t2, t5
+        lw      t3, CV_KH(s2)
+        add     t2, t2, t3
+        addi    t2, t2, -1
+        lw      t3, CV_W(s2)
+        mul     t2, t2, t3
+        slli    t2, t2, 1
+        li      t1, CV_GRP_MAX
+        divu    t1, t1, t2
+51:     sw      t1, CV_CGL(s2)
         bgeu    t5, t0, 7f                      # one band: padded on every side
         li      a1, ARG_CONV2D_PAD              # several: pad < kh, padded rows in one band
         lw      t1, CV_PAD(s2)

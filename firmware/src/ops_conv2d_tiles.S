@@ -114,6 +114,12 @@ FUNC conv_band
         sw      t3, CV_R0(s1)
         sub     t4, t4, t3
         sw      t4, CV_NR(s1)
+.if HAS_CONV_TILED
+        lw      t0, CV_GM(s1)                   # group mode: each step loads its channels
+        beqz    t0, 41f
+        LEAVE   16
+41:
+.endif
         lw      t5, CV_W(s1)                    # t5 = w * 2 (an input row)
         slli    t5, t5, 1
         lw      t6, CV_C(s1)
@@ -150,11 +156,78 @@ FUNC conv_band
         call    dma_xform
         LEAVE   16
 
+.if HAS_CONV_TILED
+# cv_group_load: (group mode) channels c0..c0+cg (s4, s7) of the band's input rows into
+# L1 at CV_L1_IMG as cg x nr x W on mte2; NHWC: gathered (cg channels of each pixel) into
+# CV_L1_STAGE, then transposed. Clobbers a0-a6, t0-t6.
+FUNC cv_group_load
+        ENTER   16
+        lw      t3, CV_R0(s1)
+        lw      t4, CV_NR(s1)
+        lw      t5, CV_W(s1)                    # t5 = w * 2 (a row of one channel)
+        slli    t5, t5, 1
+        lw      t6, CV_C(s1)
+        lw      a0, CV_IN(s1)
+        lw      t0, CV_LAYOUT(s1)
+        bnez    t0, 1f
+        lw      t0, CV_H(s1)                    # NCHW: cg rows of nr*w*2, h*w*2 apart, from
+        mul     t0, t0, t5                      # ((b*c + c0)*h + r0) * w * 2
+        mul     t1, s2, t6
+        add     t1, t1, s4
+        mul     t1, t1, t0
+        add     a0, a0, t1
+        mul     t1, t3, t5
+        add     a0, a0, t1
+        li      a1, CV_L1_IMG
+        mul     a2, t4, t5
+        mv      a3, s7
+        mv      a4, t0
+        li      a5, 0
+        li      a6, PIPE_MTE2
+        call    dma_2d
+        LEAVE   16
+1:      lw      t0, CV_H(s1)                    # NHWC: nr*w rows of cg*2, c*2 apart, from
+        mul     t0, t0, s2                      # (((b*h + r0)*w)*c + c0) * 2
+        add     t0, t0, t3
+        lw      t1, CV_W(s1)
+        mul     t0, t0, t1
+        mul     t0, t0, t6
+        add     t0, t0, s4
+        slli    t0, t0, 1
+        add     a0, a0, t0
+        li      a1, CV_L1_STAGE
+        slli    a2, s7, 1
+        mul     a3, t4, t1                      # < 2^16 (handle_conv2d)
+        slli    a4, t6, 1
+        li      a5, 0
+        li      a6, PIPE_MTE2
+        call    dma_2d
+        li      a0, CV_L1_STAGE                 # transposed: cg x (nr*w)
+        li      a1, CV_L1_IMG
+        lw      t0, CV_NR(s1)
+        lw      t1, CV_W(s1)
+        mul     a2, t0, t1
+        mul     a2, a2, s7
+        slli    a2, a2, 1
+        li      a3, 1
+        li      a4, DMA_XFORM_NHWC_TO_NCHW
+        li      a5, 2
+        mv      a6, s7
+        call    dma_xform
+        LEAVE   16
+.endif
+
 # conv_step: one input channel group (conv_run's registers): im2col and the transposed
 # weight slice into L0 buffer p on mte2, then the mmad into L0C. Flips p (or, without
 # DOUBLE_BUFFER, waits for every pipe). Clobbers a0-a6, t0-t6.
 FUNC conv_step
         ENTER   16
+.if HAS_CONV_TILED
+        lw      t0, CV_GM(s1)                   # group mode: this group's rows into L1 (the
+        beqz    t0, 1f                          # previous im2col, on mte2 too, read them)
+        call    cv_group_load
+1:
+.endif
         WAITFLAG_P m, mte2, OPS_EV_L0, s5       # mte2: L0 buffer p is free
         la      t0, ops_dma_desc                # im2col of channels c0..c0+cg of the band
         lw      t1, CV_NR(s1)
@@ -162,6 +235,12 @@ FUNC conv_step
         mul     t3, t1, t2
         slli    t3, t3, 1
         mul     t3, t3, s4
+.if HAS_CONV_TILED
+        lw      t4, CV_GM(s1)                   # group mode: the group alone is in L1
+        beqz    t4, 2f
+        li      t3, 0
+2:
+.endif
         li      t4, CV_L1_IMG
         add     t3, t3, t4
         sw      t3, DMA_SRC(t0)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from opsharness import field_offset, releases, serving
 from test_ops_conv2d import FUSIONS, case, conv_ref, fused_ref, run_conv
 
 TILED = releases("conv_tiled")
+CV_GM = 116  # byte offset of the group-mode flag in the conv context (ops_conv2d.S)
 UNTILED = [v for v in releases() if v not in TILED]
 
 
@@ -71,6 +72,53 @@ def test_banded_conv_matches_numpy(shape: tuple[int, ...], layout: str, opts: li
     assert fw.dev.errors == [] and fw.dev.races == []
 
 
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_channels_whose_rows_do_not_fit_l1_are_loaded_group_by_group(layout: str) -> None:
+    """1100 channels x 80 wide: kh rows of every channel exceed half of L1 (group mode)."""
+    x, wt, bias, bn = case(1, 1100, 10, 80, 5, 3, 3, 13)
+    got, _ = run_conv(TILED[-1], x, wt, bias, bn, 1, 1, layout, ["bias", "relu"])
+    fw = serving(TILED[-1])
+    assert fw.tcm_words(fw.symbol("cv_ctx") + CV_GM, 1) == [1]
+    np.testing.assert_allclose(got, fused_ref(conv_ref(x, wt, 1, 1), bias, bn, ["bias", "relu"]), rtol=1e-4,
+                               atol=1e-3)
+
+
+# n, c, h, w, k, kh, kw, stride, pad: more channels, so that their rows outgrow a small band area
+group_shapes = st.tuples(st.integers(1, 2), st.integers(3, 12), st.integers(1, 12), st.integers(1, 8),
+                         st.integers(1, 5), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+                         st.integers(0, 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=group_shapes, layout=st.sampled_from(["nchw", "nhwc"]), l1=st.sampled_from([128, 256]),
+       seed=st.integers(0, 2**32 - 1))
+def test_a_small_l1_budget_takes_group_mode_and_matches_numpy(shape: tuple[int, ...], layout: str, l1: int,
+                                                              seed: int) -> None:
+    """A test build with a band area of a few hundred bytes: whole-channel bands, group mode or BAD_SIZE."""
+    n, c, h, w, k, kh, kw, stride, pad = shape
+    assume(kh <= h + 2 * pad and kw <= w + 2 * pad and pad < kh)
+    x, wt, _, _ = case(n, c, h, w, k, kh, kw, seed)
+    fw = serving(TILED[-1], CV_IMG_MAX=l1)
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
+    src = x if layout == "nchw" else x.transpose(0, 2, 3, 1)
+    po = fw.alloc(n * k * oh * ow * 4)
+    done = fw.run("CONV2D", input=fw.put(src), weight=fw.put(wt), out=po, bias=0, bn=0, n=n, c=c, h=h, w=w,
+                  k=k, kh=kh, kw=kw, stride=stride, pad=pad, layout=layout, dtype="fp16", opts=[])
+    if done.status != "OK":  # one band's rows of one channel beyond half the band area, or padded rows
+        assert done.status == "BAD_SIZE"
+        if done.detail == field_offset(fw, "CONV2D", "w"):
+            assert w * 2 * (stride + kh - 1) > l1 // 2
+        else:
+            assert done.detail == field_offset(fw, "CONV2D", "pad")
+        return
+    got = fw.get(po, np.float32, (n, k, oh, ow) if layout == "nchw" else (n, oh, ow, k))
+    if layout == "nhwc":
+        got = got.transpose(0, 3, 1, 2)
+    event(f"group mode {fw.tcm_words(fw.symbol('cv_ctx') + CV_GM, 1)[0]}")
+    np.testing.assert_allclose(got, conv_ref(x, wt, stride, pad), rtol=1e-5, atol=1e-4)
+    assert fw.dev.errors == [] and fw.dev.races == []
+
+
 def test_padding_wider_than_the_kernel_needs_one_band() -> None:
     fw = serving(TILED[-1], CV_BAND_MAX=2)
     x, wt, _, _ = case(1, 1, 8, 8, 1, 2, 2, 3)
@@ -90,12 +138,13 @@ def test_bands_overlap_cube_with_dma() -> None:
 
 @pytest.mark.parametrize("version", UNTILED[-1:])
 def test_without_conv_tiled_a_large_image_is_bad_size(version: str) -> None:
+    """The image beyond half of L1 (detail c), the output plane beyond L0C's tile (detail h)."""
     fw = serving(version)
-    x, wt, _, _ = case(1, 16, 128, 128, 32, 3, 3, 0)
-    done = fw.run("CONV2D", input=fw.put(x), weight=fw.put(wt), out=fw.alloc(32 * 128 * 128 * 4), bias=0,
-                  bn=0, n=1, c=16, h=128, w=128, k=32, kh=3, kw=3, stride=1, pad=1, layout="nchw",
-                  dtype="fp16", opts=[])
-    assert done.status == "BAD_SIZE"
+    for (c, h, w), arg in (((17, 128, 128), "c"), ((1, 130, 130), "h")):
+        done = fw.run("CONV2D", input=fw.alloc(c * h * w * 2), weight=fw.alloc(32 * c * 9 * 2),
+                      out=fw.alloc(32 * h * w * 4), bias=0, bn=0, n=1, c=c, h=h, w=w, k=32, kh=3, kw=3,
+                      stride=1, pad=1, layout="nchw", dtype="fp16", opts=[])
+        assert (done.status, done.detail) == ("BAD_SIZE", field_offset(fw, "CONV2D", arg))
 
 
 def test_one_output_row_too_wide_is_bad_size() -> None:

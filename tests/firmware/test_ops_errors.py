@@ -80,7 +80,6 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ("CONV2D", {"stride": 0}, "BAD_SIZE", "stride"),
     ("CONV2D", {"c": 0}, "BAD_SIZE", "c"),
     ("CONV2D", {"kh": 9}, "BAD_SIZE", "kh"),
-    ("CONV2D", {"c": 2000, "h": 100, "w": 100}, "BAD_SIZE", "c"),  # kh rows of every channel > L1 / 2
     ("CONV2D", {"weight": "weight+2"}, "MISALIGNED", lambda g: g["weight"] + 2),
     ("CONV2D", {"out": "input"}, "OVERLAP", lambda g: g["input"]),
     ("CONV2D", {"opts": "bn", "bn": "out+32"}, "OVERLAP", lambda g: g["out"]),
