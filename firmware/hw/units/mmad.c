@@ -11,8 +11,8 @@
  * count never shows in the result. The helper only takes a part nobody has started
  * (the caller claims parts too), so a helper that is not scheduled costs nothing; one
  * that is descheduled in the middle of its part (a busy host) makes the caller wait,
- * so when the caller waited longer than its own part took, the helper sits out the
- * next tiles: twice as many after each such stall (up to BACKOFF_MAX), half as many
+ * so when the caller waited more than twice as long as its own part took (more than a
+ * late wake-up can explain), the helper sits out the next tiles: twice as many after each such stall (up to BACKOFF_MAX), half as many
  * after each tile it shared well (down to BACKOFF_MIN).
  */
 #include <pthread.h>
@@ -33,7 +33,10 @@ typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, MAX_PARTS = 2 };
-#define SPIN_NS 200000L  /* the helper spins this long for the next tile before it sleeps */
+/* The helper polls this long for the next tile before it sleeps (a tile follows the
+ * previous one after its DMAs, tens of microseconds). It polls with sched_yield, not a
+ * busy pause loop: on a busy host a pausing helper takes the core the caller needs. */
+#define SPIN_NS 500000L
 enum { BACKOFF_MIN = 16, BACKOFF_MAX = 4096 };
 
 static struct {
@@ -171,8 +174,8 @@ static void *helper_main(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         unsigned spins = 0;
         while ((uint32_t)(atomic_load(&state) >> 32) == seen) {
-            cpu_relax();
-            if (++spins % 256 == 0 && elapsed_ns(&t0) > SPIN_NS) {
+            sched_yield();
+            if (++spins % 4 == 0 && elapsed_ns(&t0) > SPIN_NS) {
                 pthread_mutex_lock(&wake_lock);
                 while ((uint32_t)(atomic_load(&state) >> 32) == seen)
                     pthread_cond_wait(&wake, &wake_lock);
@@ -238,6 +241,8 @@ int mmad_helper(int want)
     pthread_mutex_lock(&call_lock);
     int previous = want_helper;
     want_helper = want ? 1 : 0;
+    backoff_left = 0;  /* switched (back) on: trust it afresh */
+    backoff_next = BACKOFF_MIN;
     pthread_mutex_unlock(&call_lock);
     return previous;
 }
@@ -263,7 +268,7 @@ static void share(int parts)
         else
             sched_yield();  /* the helper runs the other part; let it have a core */
     }
-    if (elapsed_ns(&t0) - own > own) {  /* slower than doing it all here */
+    if (elapsed_ns(&t0) - own > 2 * own) {  /* a stall, not a late start: descheduled mid-part */
         backoff_left = backoff_next;
         backoff_next = backoff_next < BACKOFF_MAX ? 2 * backoff_next : BACKOFF_MAX;
         atomic_fetch_add(&stats[2], 1);
