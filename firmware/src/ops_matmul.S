@@ -25,9 +25,10 @@
 # Xnpu instructions of an M x N x K product without options, in tiles T = ceil(M/MM_TM) *
 # ceil(N/MM_TN), chunks C = T * ceil(K/MM_KC), steps S = T * ceil(K/MM_TK), pieces
 # P = T * ceil(MM_TM/MM_TO) for full tiles: per chunk 2 DMAs and 4 flags, per step 2 DMAs,
-# 1 mmad and 4 flags, per tile 4 flags, 5 cfg (mm_m, mm_n, mm_k, mm_flags twice; fewer
-# when K is a single step), per piece 2 DMAs; 8 flags, 1 cfg (mm_dtype) and a barrier
-# around the whole (tests/firmware/test_matmul_tiling.py derives the counts from these).
+# 1 mmad and 4 flags, per tile 4 flags and 2 cfg (mm_flags = overwrite, then accumulate;
+# one when K is a single step), per piece 2 DMAs; 8 flags, 1 cfg (mm_dtype) and a barrier
+# around the whole, and mm_m, mm_n, mm_k written only when they change (the first tile, an
+# edge tile or step). tests/firmware/test_matmul_tiling.py derives the counts from these.
 #
 # Checks, in order: dtype (BAD_PARAM; int8 without matmul_int8: UNSUPPORTED), opts (unknown
 # bits, requant with fp16: BAD_PARAM), requant scale finite and zero_point in -128..127
@@ -91,7 +92,11 @@
 .equ MM_DT, 40                          # cube mm_dtype
 .equ MM_SCALE, 44                       # requant scale (fp32 bits)
 .equ MM_ZP, 48                          # requant zero point
-.equ MM_SIZE, 52
+.equ MM_CFG_M, 52                       # the cube's mm_m, mm_k, mm_n, mm_flags as last written by
+.equ MM_CFG_K, 56                       # this command (-1 before the first write): matmul_step
+.equ MM_CFG_N, 60                       # writes a cfg register only when its value changes
+.equ MM_CFG_FLAGS, 64
+.equ MM_SIZE, 68
 
         .text
 # handle_matmul(a0 = descriptor, a1 = generation) -> a0 = status, a1 = detail.

@@ -12,6 +12,16 @@
 # The bias slice reaches v before its first use through mte2's order: it is read before the
 # tile's first chunk, whose "loaded" flag starts the chain mte1 -> m -> mte3 -> v.
 
+# MM_CFG name, rs, field: npu.cfg register `name` = rs, unless mm_ctx's copy at `field`
+# (s1 + field) says it holds rs already; the copy is updated. Clobbers t5.
+.macro MM_CFG idx, rs, field
+        lw      t5, \field(s1)
+        beq     t5, \rs, 93f
+        sw      \rs, \field(s1)
+        CFG_SET \idx, \rs
+93:
+.endm
+
         .text
 # matmul_run(a0 = checked context): the tiled product (see ops_matmul.S).
 # Registers while it runs (matmul_chunk, matmul_step and matmul_tile_out use them too):
@@ -39,6 +49,11 @@ FUNC matmul_run
         lw      s11, MM_NIB(s1)
         lw      t0, MM_DT(s1)
         CFG_SET mm_dtype, t0
+        li      t0, -1                          # the cube's shape and flags: not written yet
+        sw      t0, MM_CFG_M(s1)
+        sw      t0, MM_CFG_K(s1)
+        sw      t0, MM_CFG_N(s1)
+        sw      t0, MM_CFG_FLAGS(s1)
         beqz    s10, 2f                         # no vector work: v's registers unused
         li      t0, V_DTYPE_FLOAT32             # bias and ReLU on the accumulator type
         li      t1, 4
@@ -188,9 +203,8 @@ FUNC matmul_chunk
 
 # matmul_step: one K step (matmul_chunk's registers: s2 offset in the chunk, s3 depth tk):
 # A(tm x tk) from the chunk's rows and B(tk x tn) L1 buffer p -> L0A / L0B, then the mmad
-# into L0C. The cube's cfg registers are written only when they change: mm_m, mm_n, mm_k
-# and mm_flags = overwrite on a tile's first step, mm_flags = accumulate on its second,
-# mm_k again on a short last step. Without DOUBLE_BUFFER, waits for every pipe.
+# into L0C (mm_flags = overwrite on a tile's first step). The cube's cfg registers are
+# written only when they change (MM_CFG). Without DOUBLE_BUFFER, waits for every pipe.
 # Clobbers a0-a6, t0-t6.
 FUNC matmul_step
         ENTER   16
@@ -224,17 +238,12 @@ FUNC matmul_step
         add     t2, s4, s2                      # t2 = the step's K offset in the tile
         bnez    t2, 1f
         npu.waitflag mte3, m, OPS_EV_C          # first step: L0C is free
-        CFG_SET mm_m, s7
-        CFG_SET mm_n, s8
-        j       2f
-1:      li      t0, MM_TK
-        beq     s3, t0, 3f                      # a full step: mm_k is already tk
-2:      CFG_SET mm_k, s3
-3:      li      t0, MM_TK
-        bgtu    t2, t0, 4f                      # third step on: mm_flags is already 0
+1:      MM_CFG  mm_m, s7, MM_CFG_M
+        MM_CFG  mm_k, s3, MM_CFG_K
+        MM_CFG  mm_n, s8, MM_CFG_N
         seqz    t0, t2                          # overwrite C on the first step
-        CFG_SET mm_flags, t0
-4:      li      a0, MEM_L0C_BASE
+        MM_CFG  mm_flags, t0, MM_CFG_FLAGS
+        li      a0, MEM_L0C_BASE
         li      a1, MEM_L0A_BASE
         li      a2, MEM_L0B_BASE
         npu.mmad a0, a1, a2

@@ -2,7 +2,8 @@
 
 The expected counts are derived from MM_TM, MM_TN, MM_TK, MM_KC and MM_TO as read from the
 image's symbol table (the scheme of ops_matmul.S), and compared with what the device saw
-issued on its pipes (`Device.on_issue`: DMAs, mmads, set and wait flags).
+issued on its pipes (`Device.on_issue`: DMAs, mmads, set and wait flags) and the npu.cfg
+writes it took (the cube's shape registers only when they change).
 """
 
 from __future__ import annotations
@@ -50,7 +51,20 @@ class Tiling:
         pieces = cols * sum(-(-r // self.to) for r in rows)
         flags = 4 + 2 * chunks + 2 * steps + 2 * tiles  # prime/drain, L1, L0, L0C hand-overs
         return Counter({"npu_dma": 2 * chunks + 2 * steps + 2 * pieces, "npu_mmad": steps,
-                        "npu_setflag": flags, "npu_waitflag": flags})
+                        "npu_setflag": flags, "npu_waitflag": flags, "npu_cfg": 1 + self.cube_cfgs(m, n, k)})
+
+    def cube_cfgs(self, m: int, n: int, k: int) -> int:
+        """mm_m, mm_k, mm_n, mm_flags writes: each step's values, written when they differ from the last."""
+        last: dict[str, int] = {}
+        writes = 0
+        for i in range(0, m, self.tm):
+            for j in range(0, n, self.tn):
+                for s in range(0, k, self.tk):
+                    now = {"m": min(self.tm, m - i), "k": min(self.tk, k - s), "n": min(self.tn, n - j),
+                           "flags": int(s == 0)}
+                    writes += sum(last.get(name) != value for name, value in now.items())
+                    last = now
+        return writes
 
 
 def issued(m: int, n: int, k: int) -> tuple[Counter[str], np.ndarray, np.ndarray]:
@@ -63,11 +77,20 @@ def issued(m: int, n: int, k: int) -> tuple[Counter[str], np.ndarray, np.ndarray
     def count(entry: object) -> None:
         seen[entry.key] += 1  # type: ignore[attr-defined]
 
+    cfg = fw.dev.cfgregs
+    write = cfg.write
+
+    def cfg_write(index: int, value: int) -> None:
+        seen["npu_cfg"] += 1
+        write(index, value)
+
     fw.dev.on_issue.append(count)
+    cfg.write = cfg_write  # type: ignore[method-assign]
     try:
         run_ok(fw, "MATMUL", a=pa, b=pb, c=pc, bias=pbias, m=m, n=n, k=k, dtype="fp16", opts=[])
     finally:
         fw.dev.on_issue.remove(count)
+        del cfg.write  # the class's method again
     return seen, fw.get(pc, np.float32, (m, n)), a.astype(np.float32) @ b.astype(np.float32)
 
 
@@ -81,7 +104,7 @@ def test_release_tiles_fill_the_default_l0_buffers_and_double_buffer_l1() -> Non
     assert t.kc % t.tk == 0 and t.kc > t.tk and 1 <= t.to <= t.tm
 
 
-@pytest.mark.parametrize("shape", [(1024, 1024, 1024), (300, 520, 700)])
+@pytest.mark.parametrize("shape", [(1024, 1024, 1024), (300, 520, 700), (20, 30, 100)])
 def test_issued_work_is_what_the_tiling_promises(shape: tuple[int, int, int]) -> None:
     m, n, k = shape
     seen, got, want = issued(m, n, k)
