@@ -475,8 +475,12 @@ class Device:
                 or not self._fast_paths):
             self.cut_slice()
             return
+        try:
+            self.core.shorten_run(self._c0 + max(0, -(-(nxt - self._t0) // tpc)))
+        except NpuError:  # not inside a core callback after all: end the slice the general way
+            self.cut_slice()
+            return
         self._slice_end = nxt
-        self.core.shorten_run(self._c0 + max(0, -(-(nxt - self._t0) // tpc)))
 
     def _process_due(self) -> None:
         """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""
