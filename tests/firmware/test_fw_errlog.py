@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import struct
 
-import numpy as np
 import pytest
 from fwharness import FwHarness
 from opsharness import releases
@@ -87,16 +86,18 @@ def test_a_device_error_is_not_logged_twice() -> None:
 
 
 def test_the_driver_reads_a_rejection_and_does_not_recover() -> None:
-    """A conv the firmware refuses (BAD_SIZE) fails the call; no recovery, no reset, and the
-    driver's error-log reader names the cause and the status."""
+    """A raw command the firmware refuses (BAD_ADDRESS) fails its wait; no recovery, no reset,
+    and the driver's error-log reader names the cause, the status and the detail."""
     t = InProcess()
     dev = driver.open(LOGGING[-1], transport=t)
-    x = np.zeros((1, 2000, 3, 100), np.float16)  # kh rows of every channel do not fit L1
-    with pytest.raises(CommandFailed, match="BAD_SIZE"):
-        dev.conv2d(x, np.zeros((1, 2000, 3, 3), np.float16))
-    assert dev.recoveries == []
+    ready = dev.live.ready_tick
+    cmd = dev.submit("CHECKSUM", src=HBM - 64, size=64)
+    with pytest.raises(CommandFailed, match="BAD_ADDRESS"):
+        cmd.wait()
+    assert dev.recoveries == [] and dev.live.ready_tick == ready
     entry = read_errlog(dev.regs)[-1]
-    assert (entry.cause, entry.status, entry.fatal) == ("cmd_rejected", "BAD_SIZE", False)
-    assert str(entry).startswith("cmd_rejected BAD_SIZE at tick ")
+    assert (entry.cause, entry.status, entry.addr) == ("cmd_rejected", "BAD_ADDRESS", HBM - 64)
+    assert not entry.fatal
+    assert str(entry).startswith("cmd_rejected BAD_ADDRESS at tick ") and "detail 0x7fffffc0" in str(entry)
     assert t.device.regs.peek("host_irq.status") & t.device.irq.bits["fw_fatal"] == 0
     assert dev.nop().status == "OK"
