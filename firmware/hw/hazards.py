@@ -83,14 +83,11 @@ def _span(ranges: Ranges) -> _Span:
     return span
 
 
-def _shape(ranges: Ranges) -> tuple[Any, ...]:
-    return (len(ranges), ranges[0], ranges[-1]) if ranges else (0,)
-
-
 def _spans(reads: Ranges, writes: Ranges, plan_key: object | None) -> tuple[_Span, _Span]:
     if plan_key is None:
         return _span(reads), _span(writes)
-    shape = (_shape(reads), _shape(writes))
+    shape = ((len(reads), reads[0], reads[-1]) if reads else (0,),  # `_shape`, inline
+             (len(writes), writes[0], writes[-1]) if writes else (0,))
     hit = _BY_PLAN.get(id(plan_key))
     if hit is not None and hit[0] is plan_key and hit[1] == shape:
         return hit[2], hit[3]
@@ -220,7 +217,9 @@ class HazardTracker:
         """
         pipe = entry.pipe
         vc = self.vc[pipe]
-        op = _Op(entry, self._next_index(pipe), dict(vc), *_spans(reads, writes, plan_key))
+        index = self.count[pipe]  # `_next_index`, inline
+        self.count[pipe] = index + 1
+        op = _Op(entry, index, dict(vc), *_spans(reads, writes, plan_key))
         groups = self.unresolved[pipe]
         if groups or not self.fast:
             for other in self.inflight.values():

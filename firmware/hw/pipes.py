@@ -177,7 +177,8 @@ class Pipes:
             self.busy_ticks[pipe] += end - start
             self.busy_cycles[pipe] += entry.plan.cycles if entry.plan is not None else 0
             self.completed[pipe] += 1
-            self._retire(entry, start, end)
+            for hook in self.on_retire:
+                hook(entry, start, end)
             self._kick(pipe, end)
 
     def discard_blocked(self) -> list[Entry]:
@@ -189,10 +190,6 @@ class Pipes:
         self.blocked.clear()
         self.blocked_since.clear()
         return dropped
-
-    def _retire(self, entry: Entry, start: int, end: int) -> None:
-        for hook in self.on_retire:
-            hook(entry, start, end)
 
     def _kick(self, pipe: str, t: int) -> None:
         """Let `pipe` take entries from its queue at tick `t` until it is busy or held."""
@@ -210,13 +207,16 @@ class Pipes:
                 self.flags.discard(flag)
                 self.blocked.pop(pipe, None)
                 q.popleft()
-                self._retire(head, self.blocked_since.pop(pipe, t), t)  # the span shows the wait
+                since = self.blocked_since.pop(pipe, t)  # the span shows the wait
+                for hook in self.on_retire:
+                    hook(head, since, t)
                 continue
             q.popleft()
             if kind == "set":
                 flag = head.flag
                 self.flags.add(flag)
-                self._retire(head, t, t)
+                for hook in self.on_retire:
+                    hook(head, t, t)
                 dst = flag[1]
                 if self.blocked.get(dst) == flag:
                     self._kick(dst, t)
@@ -277,7 +277,7 @@ class PipeFront:
         self.memory = dev.memory
         self.cfgregs = dev.cfgregs
         self.seq = 0
-        self._busy_path = {p: f"perf.busy_{p}" for p in dev.pipes.names}
+        self._busy = {p: (f"perf.busy_{p}", dev.regs.slot(f"perf.busy_{p}")) for p in dev.pipes.names}
         dev.pipes.on_retire.append(self.retire)
         self._attach_registers()
 
@@ -285,7 +285,10 @@ class PipeFront:
         """Every Xnpu issue: events and injections. Returns the tick of the issue (the callbacks
         pass it along rather than asking the core again), or None when an injected fault replaces it."""
         dev = self.dev
-        now = dev.sync()
+        clock = dev.clock
+        if dev._in_slice:  # `dev.sync()`, inline
+            clock.now = dev._t0 + (dev._arch.cycles - dev._c0) * clock.tpc
+        now = clock.now
         inj = dev.injector
         if not (inj.waiting or inj.armed):  # nothing armed: no event can trigger or fire anything
             return now
@@ -384,9 +387,8 @@ class PipeFront:
             except DeviceFault as fault:
                 dev.irq.device_error(fault.cause, fault.addr, entry.pc, str(fault))
             dev.hazards.complete(entry)
-            path = self._busy_path[entry.pipe]
-            regs = dev.regs
-            regs.write(path, (regs.peek(path) + plan.cycles) & 0xFFFFFFFF, "unit")  # dev.reg_set, inline
+            path, slot = self._busy[entry.pipe]
+            dev.regs.write(path, (slot.value + plan.cycles) & 0xFFFFFFFF, "unit")  # dev.reg_set, inline
         dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
                               entry.kind))
         for hook in dev.on_complete:
