@@ -3,7 +3,10 @@
 One time base, ticks of a 1 GHz reference. The core runs in slices up to the next
 scheduled event (a pipe completion, the timer, the watchdog, an injection, the host's
 deadline); a slice ends early when a callback changes what comes next (an Xnpu issue
-that completes sooner, a barrier, a host interrupt). While the core sleeps in `wfi`,
+that completes sooner, a barrier, a host interrupt). An earlier completion only moves the
+running slice's end (no stop and restart) when nothing else is due at the cut
+(`fast_paths`; the general path, kept for the equivalence tests, always cuts). While the
+core sleeps in `wfi`,
 waits at a barrier or is halted, time jumps straight to the next event, so idling costs
 nothing however long. Behaviour is delegated: `pipes` (queues, flags, issue, stalls,
 deadlock), `hazards` (races), `xnpu` (instruction semantics), `interrupts` (host and
