@@ -7,8 +7,9 @@ reaches it and sets the flag; `waitflag` holds its pipe until the flag is set an
 then clears it (flags are single bits, as the table says). Completions are processed
 in (tick, pipe order) so that a run is the same every time. `Pipes` only keeps time
 and order; `PipeFront` is the core's side: it issues entries (checking hazards), makes
-the core wait at a barrier or a full queue, reports a deadlock when nothing can move,
-and retires work (executing plans, counting busy cycles, recording the timeline).
+the core wait at a barrier or a full queue, reports a deadlock when nothing can move
+(the core waiting, or asleep in wfi with nothing to wake it), and retires work
+(executing plans, counting busy cycles, recording the timeline).
 """
 
 from __future__ import annotations
