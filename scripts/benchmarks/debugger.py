@@ -19,6 +19,9 @@ Noise: each round runs every configuration once, in an order that rotates from r
 to round, and the best round counts. `plain_control` is `plain` measured again, so
 `ratio_plain_control` (1.0 when quiet) shows how far apart two identical runs came out
 under the current load; `spread_NAME` is the median over the best time of each one.
+`core_entries_NAME` and `python_calls_NAME` count, in one more untimed run, how often
+the core's C loop was entered and how many Python functions ran: load does not change
+them, so a real slow path (a hook that makes the core leave its loop) shows there.
 Each configuration's result is checked against zlib.crc32. Targets: breakpoints,
 watchpoints and MMIO tracing within 10% of plain; memory tracing at least half of
 plain; start-up under 0.5 s.
@@ -123,6 +126,14 @@ def measure(mib: int, repeat: int) -> dict[str, float]:
             times[name].append(elapsed)
             undo()
             session.out.take()
+    for name, (setup, undo) in setups.items():  # one more run each, untimed, counting the work done
+        setup()
+        cmd = dev.submit("CHECKSUM", src=buf.addr, size=size, seed=0)
+        counts = _count_calls(session.cont)
+        cmd.wait()
+        undo()
+        session.out.take()
+        out[f"core_entries_{name}"], out[f"python_calls_{name}"] = counts
     for name in setups:
         out[f"mips_{name}"] = round(insns[name] / best[name] / 1e6, 2)
         out[f"instructions_{name}"] = insns[name]
@@ -130,6 +141,29 @@ def measure(mib: int, repeat: int) -> dict[str, float]:
         out[f"spread_{name}"] = round(median / best[name] - 1, 3)  # median over best: how noisy this one was
     session.close()
     return out
+
+
+def _count_calls(run: Callable[[], object]) -> tuple[int, int]:
+    """(entries into the C core's loop, Python function calls) while `run()` runs.
+
+    Deterministic, unlike time: a configuration that made the core leave its loop more
+    often, or Python run more, shows here whatever the load; equal counts mean a
+    difference in MIPS is the C loop itself or noise.
+    """
+    counts = [0, 0]
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            counts[1] += 1
+        elif event == "c_call" and getattr(arg, "__name__", "") == "core_run":
+            counts[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return counts[0], counts[1]
 
 
 def startup(repeat: int = 5, cached: bool = False) -> tuple[float, float]:
