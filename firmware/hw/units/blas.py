@@ -78,7 +78,7 @@ def select_backend(name: str) -> str:
 
 
 def use_helper_thread(want: bool) -> bool:
-    """Let a helper thread take a tile's second row part (the default); returns the previous setting."""
+    """Let a helper thread take a tile's second row part (off by default: see mmad.c); returns the old one."""
     k = _bind()
     return bool(k.lib.mmad_helper(int(want))) if k is not None else False
 

@@ -14,7 +14,7 @@ rs2 in L0B, C is mm_m x mm_n at rd in L0C, each contiguous and aligned to its el
 
 Two paths do the same arithmetic to the bit: the C kernel (mmad.c through blas.py:
 numpy's OpenBLAS called straight into L0C, no temporary, large tiles cut in two row
-parts that a helper thread may share) and numpy (the fallback, and the reference the
+parts that a helper thread may share when asked to) and numpy (the fallback, and the reference the
 tests compare it with). Every BLAS call is single-threaded and the cuts depend on the
 shape alone: OpenBLAS rounds differently with two threads or other row blocks, and a
 result must never depend on the host's thread count. A numpy-path mmad sets numpy's

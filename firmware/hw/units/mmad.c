@@ -8,12 +8,16 @@
  * The caller splits the rows in at most two parts, by shape alone. The parts are always
  * computed as separate single-threaded sgemm calls, so the result is the same bits
  * whether one thread does both or a helper thread takes the second: the host's thread
- * count never shows in the result. The helper only takes a part nobody has started
- * (the caller claims parts too), so a helper that is not scheduled costs nothing; one
- * that is descheduled in the middle of its part (a busy host) makes the caller wait,
- * so when the caller waited more than twice as long as its own part took (more than a
- * late wake-up can explain), the helper sits out the next tiles: twice as many after each such stall (up to BACKOFF_MAX), half as many
- * after each tile it shared well (down to BACKOFF_MIN).
+ * count never shows in the result.
+ *
+ * The helper is off unless asked for (mmad_helper): on the busy two-core host it was
+ * measured on, it sped up back-to-back tiles (256x128x256: ~140-180 us instead of ~220)
+ * but slowed a real tile loop, whose DMAs between tiles leave it either polling on the
+ * caller's core or asleep and waking too late. When on, it only takes a part nobody has
+ * started (the caller claims parts too); one descheduled in the middle of its part
+ * makes the caller wait, so after a wait of more than twice the caller's own part (more
+ * than a late wake-up explains) it sits out the next tiles: twice as many after each
+ * such stall (up to BACKOFF_MAX), half as many after each tile it shared well.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -62,7 +66,7 @@ static atomic_int done;
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int want_helper = 1;
+static int want_helper = 0;
 static int backoff_left, backoff_next = BACKOFF_MIN;  /* tiles the helper sits out */
 static atomic_long stats[3];  /* parts run, parts the helper ran, backoffs */
 static pid_t helper_pid;  /* the process the helper was started in (0: none) */
