@@ -394,9 +394,8 @@ FUNC conv_tile_out
         slli    a5, t1, 2
         li      a6, PIPE_MTE3
         call    dma_2d
-8:      BARRIER_ALL
-        RESTORE s8, 1
-        RESTORE s9, 2
+8:      RESTORE s8, 1                           # the write-back overlaps the next tile: it reads
+        RESTORE s9, 2                           # UB only, and UB is next written after a barrier
         LEAVE   16
 
 # cv_transpose(a0 = UB source, a1 = UB destination, a2 = DMA_XFORM_NHWC_TO_NCHW or
