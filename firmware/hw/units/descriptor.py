@@ -22,8 +22,10 @@ Meaning of the fields per transform (sizes in bytes; a stride of 0 means "packed
   (c, i, j) so that a weight tensor O x C x kh x kw reshaped to O x (C*kh*kw) and
   transposed is the cube's B. `stride` and `pad` (zeros) apply to both dimensions, except
   that flag `no_pad_top` / `no_pad_bottom` drops the zero rows above the first / below the
-  last source row: the source is then a row band inside a taller image (its halo rows are
-  real rows), so a convolution can be cut into bands of output rows.
+  last source row, and `no_pad_left` / `no_pad_right` the zero columns beside the first /
+  last source column: the source is then a band or tile inside a larger image (its halo
+  is real data; a column window of a wider map reads its rows `src_stride` apart), so a
+  convolution can be cut into bands of output rows and tiles of output columns.
 """
 
 from __future__ import annotations
@@ -70,12 +72,16 @@ FLAGS: tuple[tuple[int, str, str], ...] = (
     (0, "valid", "must be 1: catches a descriptor that was never written"),
     (1, "no_pad_top", "im2col only: no zero rows above the first source row (an inner band)"),
     (2, "no_pad_bottom", "im2col only: no zero rows below the last source row (an inner band)"),
+    (3, "no_pad_left", "im2col only: no zero columns left of the first source column (an inner tile)"),
+    (4, "no_pad_right", "im2col only: no zero columns right of the last source column (an inner tile)"),
 )
 FLAG_VALID = 1 << 0
 FLAG_NO_PAD_TOP = 1 << 1
 FLAG_NO_PAD_BOTTOM = 1 << 2
+FLAG_NO_PAD_LEFT = 1 << 3
+FLAG_NO_PAD_RIGHT = 1 << 4
 _DEFINED_FLAGS = sum(1 << bit for bit, _, _ in FLAGS)
-_IM2COL_FLAGS = FLAG_NO_PAD_TOP | FLAG_NO_PAD_BOTTOM
+_IM2COL_FLAGS = FLAG_NO_PAD_TOP | FLAG_NO_PAD_BOTTOM | FLAG_NO_PAD_LEFT | FLAG_NO_PAD_RIGHT
 
 _FORMAT = "<" + "".join({1: "B", 2: "H", 4: "I"}[size] for _, _, size, _ in FIELDS)
 _PARAMS = ("chan", "kh", "kw", "stride", "pad")
@@ -126,7 +132,9 @@ class Descriptor:
         p = self.pad
         top = 0 if self.flags & FLAG_NO_PAD_TOP else p
         bottom = 0 if self.flags & FLAG_NO_PAD_BOTTOM else p
-        return top, bottom, p, p
+        left = 0 if self.flags & FLAG_NO_PAD_LEFT else p
+        right = 0 if self.flags & FLAG_NO_PAD_RIGHT else p
+        return top, bottom, left, right
 
     @property
     def out_hw(self) -> tuple[int, int]:

@@ -54,7 +54,7 @@ FRACTAL = {"xform": "nd_to_fractal", "esize": 2}
 GOOD = {"src": 0x20000000, "dst": 0x21000000, "row_bytes": 64, "rows": 4}
 BAD = [
     ({"flags": 0}, "dma_bad_descriptor", "flags", "valid bit is clear"),
-    ({"flags": 9}, "dma_bad_descriptor", "flags", "undefined flag bits"),
+    ({"flags": 33}, "dma_bad_descriptor", "flags", "undefined flag bits"),
     ({"flags": 3}, "dma_bad_descriptor", "flags", "padding flags are for im2col, not none"),
     ({"xform": 9}, "dma_bad_layout", "xform", "unknown layout transform"),
     ({"esize": 3}, "dma_bad_layout", "esize", "element size"),

@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware.hw.units import layout
-from firmware.hw.units.descriptor import FLAG_NO_PAD_BOTTOM, FLAG_NO_PAD_TOP, FLAG_VALID, decode, encode
+from firmware.hw.units.descriptor import (
+    FLAG_NO_PAD_BOTTOM,
+    FLAG_NO_PAD_LEFT,
+    FLAG_NO_PAD_RIGHT,
+    FLAG_NO_PAD_TOP,
+    FLAG_VALID,
+    decode,
+    encode,
+)
 from firmware.hw.units.faults import DeviceFault
 
 
@@ -22,6 +30,28 @@ def test_pads_follow_the_flags():
     assert band.pads == (0, 1, 1, 1) and band.out_hw == (4, 8)
     inner = decode(encode(**base, flags=FLAG_VALID | FLAG_NO_PAD_TOP | FLAG_NO_PAD_BOTTOM))
     assert inner.pads == (0, 0, 1, 1) and inner.out_hw == (3, 8)
+    tile = decode(encode(**base, flags=FLAG_VALID | FLAG_NO_PAD_LEFT | FLAG_NO_PAD_RIGHT))
+    assert tile.pads == (1, 1, 0, 0) and tile.out_hw == (5, 6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=st.integers(3, 12), k=st.integers(1, 3), stride=st.integers(1, 3), pad=st.integers(0, 2),
+       cut=st.integers(1, 11))
+def test_column_tiles_side_by_side_give_the_whole_image(w, k, stride, pad, cut):
+    """Output columns [0, cut) from the left window and [cut, ow) from the rest equal the whole."""
+    ow = layout.conv_out(w, k, stride, pad)
+    if ow < 2 or pad >= k:
+        return
+    cut = 1 + cut % (ow - 1)
+    if cut * stride < pad or (cut - 1) * stride - pad + k > w:
+        return
+    x = np.arange(2 * 4 * w, dtype=np.float32).reshape(2, 4, w)
+    whole = layout.im2col(x, k, k, stride, pad).reshape(-1, ow, 2 * k * k)
+    left = layout.im2col(x[:, :, :(cut - 1) * stride - pad + k], k, k, stride, (pad, pad, pad, 0))
+    right = layout.im2col(x[:, :, cut * stride - pad:], k, k, stride, (pad, pad, 0, pad))
+    oh = whole.shape[0]
+    np.testing.assert_array_equal(left.reshape(oh, cut, -1), whole[:, :cut])
+    np.testing.assert_array_equal(right.reshape(oh, ow - cut, -1), whole[:, cut:])
 
 
 @settings(max_examples=60, deadline=None)
