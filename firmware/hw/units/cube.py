@@ -44,8 +44,9 @@ EXACT_K = {"int8": 1 << 10, "int4": 1 << 18}
 # K per accumulation into C: within one OpenBLAS K block (256 and more on x86 and Arm),
 # so accumulating with beta = 1 rounds exactly as a product followed by an add
 K_CHUNK = {"fp16": 256, **EXACT_K}
-# tiles from this many multiply-adds up are cut in two row parts (128x128x128 is 1 << 21)
-PARALLEL_MIN_MKN = 1 << 21
+# tiles from this many multiply-adds up are cut in two row parts (128x256x128 is 1 << 22);
+# a cut costs a BLAS call: ~10% of a 128^3 tile, a few % from here up
+PARALLEL_MIN_MKN = 1 << 22
 
 
 class _Scratch:

@@ -152,7 +152,8 @@ def test_fallback_when_the_kernel_is_unavailable(mem, monkeypatch):
 
 
 def test_row_split_depends_on_shape_only():
-    assert cube.row_split(128, 64, 128) == 0  # below PARALLEL_MIN_MKN: one part
+    assert cube.row_split(128, 128, 128) == 0  # below PARALLEL_MIN_MKN: one part
+    assert cube.row_split(128, 256, 128) == 64
     assert cube.row_split(16, 2048, 64) == 0  # too few rows to share
     for m in (32, 33, 100, 128, 255, 256):
         cut = cube.row_split(m, 2048, 64)
