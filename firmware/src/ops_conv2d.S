@@ -3,8 +3,11 @@
 # bias, folded batch-norm (out * scale[k] + shift[k]) and ReLU on the vector unit before
 # the write-back: the Conv+BN+ReLU fusion (feature conv_fused).
 #
-# Per image, the output is cut in bands of up to `bh` output rows (feature conv_tiled;
-# without it one band is the whole image). A band's input rows, with the halo (the
+# Per image, the output is cut in bands of up to `bh` output rows, and a band whose rows
+# do not fit L0 in tiles of `bw` output columns (feature conv_tiled; without it one band
+# is the whole image). A column tile's im2col reads a window of the band in L1 (rows
+# w*2 apart) and pads only at the image's left / right edges (DMA_FLAG_NO_PAD_LEFT /
+# _RIGHT); its output is written row by row. A band's input rows, with the halo (the
 # kh - stride rows it shares with the next band), go HBM -> L1 as C x rows x W (NHWC is
 # transposed by the DMA on the way). Padding applies only at the image's own edges: the
 # im2col of an inner band sets DMA_FLAG_NO_PAD_TOP / _BOTTOM. The bands are cut so that
@@ -28,14 +31,13 @@
 # the band rows of its own channel group into a quarter of L1 instead (NHWC: gathered
 # pixel by pixel into the other quarter, then transposed).
 #
-# Limits (BAD_SIZE): with conv_tiled, one output row's patches (ow*kh*kw fp16) must fit an
-# L0A buffer (32 KiB) and its fp32 plane (ow*4) 64 KiB, and stride + kh - 1 input rows of
-# one channel (the most a one-row band loads) a quarter of L1, with as many pixels < 2^16
-# (detail: w); when the image takes several bands
-# the padding must be smaller than the kernel and the rows that need top (bottom) padding
-# must fit one band (detail: pad). Without conv_tiled: one image (c*h*w fp16) must fit
-# half of L1, one output plane P x 4 bytes 64 KiB, and one channel's patches (P*kh*kw
-# fp16) 32 KiB.
+# Limits (BAD_SIZE): with conv_tiled, one patch (kh*kw fp16) must fit an L0A buffer (32
+# KiB; detail: kh), stride + kh - 1 input rows of one channel (the most a one-row band
+# loads) a quarter of L1, with as many pixels < 2^16 (detail: w); when the image takes
+# several bands (tiles) the padding must be smaller than the kernel and the rows (columns)
+# that need padding on one side must fit one band (tile) (detail: pad). Without
+# conv_tiled: one image (c*h*w fp16) must fit half of L1, one output plane P x 4 bytes
+# 64 KiB, and one channel's patches (P*kh*kw fp16) 32 KiB.
 # Checks, in order: dtype fp16 and layout known (BAD_PARAM), opts bits known (BAD_PARAM)
 # and fusion available (UNSUPPORTED), n, c, h, w, k, kh, kw, stride > 0 and the kernel
 # inside the padded input (BAD_SIZE), sizes without overflow (SIZE_OVERFLOW), the limits
@@ -46,6 +48,9 @@
 .equ CV_OT_MAX, 256                     # output channels per tile
 .ifndef CV_BAND_MAX
 .equ CV_BAND_MAX, 0xffff                # output rows per band at most (tests set fewer)
+.endif
+.ifndef CV_COL_MAX
+.equ CV_COL_MAX, 0xffff                 # output columns per tile at most (tests set fewer)
 .endif
 .equ CV_L1_IMG, MEM_L1_BASE             # the band, C x rows x W fp16
 .ifndef CV_IMG_MAX
@@ -98,7 +103,14 @@
 .equ CV_PADF, 112                       #   im2col padding flags (DMA_FLAG_NO_PAD_*)
 .equ CV_GM, 116                         # group mode: each step loads its channels' band rows
 .equ CV_CGL, 120                        # input channels one step may load (group mode)
-.equ CV_SIZE, 124
+.equ CV_BW, 124                         # output columns per tile (at most)
+.equ CV_XR, 128                         # first output column that needs right padding
+.equ CV_OX0, 132                        # the column tile: first output column
+.equ CV_BWC, 136                        #   output columns
+.equ CV_IX0, 140                        #   first input column
+.equ CV_NC, 144                         #   input columns
+.equ CV_PADR, 148                       # the band's im2col row padding flags
+.equ CV_SIZE, 152
 
 # CV_FAIL status, arg: fail with the byte offset of argument `arg` as detail.
 .macro CV_FAIL status, arg
@@ -254,6 +266,9 @@ FUNC handle_conv2d
 60:     lw      t0, CV_OH(s2)                   # one band: the whole image
         sw      t0, CV_BH(s2)
         sw      t0, CV_YBOT(s2)
+        lw      t0, CV_OW(s2)                   # one tile: every column
+        sw      t0, CV_BW(s2)
+        sw      t0, CV_XR(s2)
 .endif
         lw      t2, CV_P(s2)                    # t2 = P * 4 (one output channel's band)
         slli    t2, t2, 2
@@ -366,25 +381,57 @@ FUNC handle_conv2d
 
 .if HAS_CONV_TILED
 # cv_bands(a0 = context with the dimensions, CV_OH, CV_OW, CV_KK) -> a0 = status, a1 =
-# detail: the band height CV_BH (as many output rows as L0 and half of L1 hold, and no
-# more than let one tile take every output channel, at most oh), CV_YBOT and CV_P =
-# bh * ow (the largest band's P); BAD_SIZE when not even one row fits or the padded rows
-# cannot be kept to the first and last band. Clobbers t0-t5.
+# detail: the column tile width CV_BW (every column when a row's patches fit L0, else as
+# many as fit) and CV_XR, the band height CV_BH (as many output rows as L0 and half of L1
+# hold, and no more than let one tile take every output channel, at most oh), CV_YBOT,
+# CV_GM / CV_CGL and CV_P = bh * bw (the largest tile's P); BAD_SIZE when not even one
+# patch fits or the padded rows (columns) cannot be kept to the first and last band
+# (tile). Clobbers t0-t6.
 FUNC cv_bands
         ENTER   16
         SAVE    s2, 1
         mv      s2, a0
-        lw      t4, CV_OW(s2)                   # L0: bh * ow * kk * 2 <= slot, bh * ow * 4 <= plane
+        lw      t4, CV_OW(s2)                   # L0: bh * bw * kk * 2 <= slot, bh * bw * 4 <= plane
         lw      t3, CV_KK(s2)
         li      t0, CV_L0_SLOT / 2
         divu    t0, t0, t3
         li      t1, CV_PLANE_MAX / 4
         bleu    t0, t1, 1f
         mv      t0, t1
-1:      divu    t5, t0, t4                      # t5 = bh
-        bnez    t5, 11f
-        li      a1, ARG_CONV2D_W
+1:      bnez    t0, 14f
+        li      a1, ARG_CONV2D_KH               # not even one patch fits
         j       8f
+14:     sw      t4, CV_XR(s2)
+        mv      t1, t0                          # t1 = columns a tile may have
+        li      t2, CV_COL_MAX
+        bleu    t1, t2, 16f
+        mv      t1, t2
+16:     bleu    t4, t1, 15f
+        mv      t4, t1                          # a row does not fit: tiles of bw columns
+        li      a1, ARG_CONV2D_PAD              # pad < kw, padded columns in one tile
+        lw      t1, CV_PAD(s2)
+        lw      t2, CV_KW(s2)
+        bgeu    t1, t2, 8f
+        lw      t3, CV_STRIDE(s2)
+        add     t5, t1, t3                      # xleft = ceil(pad / stride) columns need left padding
+        addi    t5, t5, -1
+        divu    t5, t5, t3
+        bgtu    t5, t4, 8f
+        lw      t6, CV_W(s2)                    # xr = (w + pad - kw) / stride + 1
+        add     t6, t6, t1
+        bltu    t6, t2, 8f
+        sub     t6, t6, t2
+        divu    t6, t6, t3
+        addi    t6, t6, 1
+        bltu    t6, t5, 8f
+        lw      t1, CV_OW(s2)
+        bleu    t1, t6, 15f                     # no column needs right padding
+        sw      t6, CV_XR(s2)
+        sub     t1, t1, t6
+        bgtu    t1, t4, 8f
+15:     sw      t4, CV_BW(s2)                   # t4 = bw
+        lw      t3, CV_KK(s2)
+        divu    t5, t0, t4                      # t5 = bh
 11:     li      t0, CV_L0_SLOT / 2              # fewer rows when a band's P would split the
         divu    t0, t0, t3                      # output channels in several tiles: the im2col
         lw      t1, CV_K(s2)                    # of a band is redone for every tile
@@ -400,6 +447,7 @@ FUNC cv_bands
         bleu    t5, t1, 2f
         mv      t5, t1
 2:      sw      x0, CV_GM(s2)
+        lw      t4, CV_BW(s2)
         lw      t0, CV_C(s2)                    # L1: c * w * 2 * (bh * stride + kh - 1) <= half
         lw      t1, CV_W(s2)
         mul     t0, t0, t1                      # no overflow: c*h*w*2 did not
@@ -441,6 +489,7 @@ FUNC cv_bands
         bleu    t5, t0, 5f
         mv      t5, t0
 5:      sw      t5, CV_BH(s2)
+        lw      t4, CV_BW(s2)
         mul     t1, t5, t4
         sw      t1, CV_P(s2)
         sw      t0, CV_YBOT(s2)

@@ -32,9 +32,14 @@ FUNC conv_run
         lw      t1, CV_OH(s1)
         bgeu    t0, t1, 8f
         call    conv_band
+        sw      x0, CV_OX0(s1)
+21:     lw      t0, CV_OX0(s1)                  # --- for each tile of output columns
+        lw      t1, CV_OW(s1)
+        bgeu    t0, t1, 6f
+        call    conv_cols
 3:      li      s3, 0                           # --- for each output channel tile
 4:      lw      t0, CV_K(s1)
-        bgeu    s3, t0, 6f
+        bgeu    s3, t0, 61f
         sub     s6, t0, s3
         lw      t0, CV_OT(s1)
         bleu    s6, t0, 41f
@@ -53,6 +58,11 @@ FUNC conv_run
 7:      call    conv_tile_out
         add     s3, s3, s6
         j       4b
+61:     lw      t0, CV_OX0(s1)                  # next column tile
+        lw      t1, CV_BWC(s1)
+        add     t0, t0, t1
+        sw      t0, CV_OX0(s1)
+        j       21b
 6:      lw      t0, CV_OY0(s1)                  # next band
         lw      t1, CV_BR(s1)
         add     t0, t0, t1
@@ -73,7 +83,7 @@ FUNC conv_run
         LEAVE   48
 
 # conv_band: the band starting at output row CV_OY0 of image s2 (conv_run's registers):
-# fills CV_BR, CV_P, CV_R0, CV_NR, CV_PADF and queues its input rows, every channel, into
+# fills CV_BR, CV_R0, CV_NR, CV_PADR and queues its input rows, every channel, into
 # L1 at CV_L1_IMG as C x nr x W on mte2. Bands are at most CV_BH rows; a band that would
 # end inside the rows needing bottom padding (from CV_YBOT) ends at CV_YBOT, and the last
 # band takes the rest (handle_conv2d checked that it fits). Clobbers a0-a6, t0-t6.
@@ -91,9 +101,6 @@ FUNC conv_band
 1:      mv      t2, t1                          # the last band
 2:      sub     t3, t2, t0
         sw      t3, CV_BR(s1)
-        lw      t4, CV_OW(s1)
-        mul     t4, t4, t3
-        sw      t4, CV_P(s1)
         lw      t5, CV_STRIDE(s1)
         lw      t6, CV_PAD(s1)
         li      a6, 0                           # a6 = padding flags
@@ -110,7 +117,7 @@ FUNC conv_band
         lw      t5, CV_KH(s1)
         add     t4, t4, t5
         ori     a6, a6, DMA_FLAG_NO_PAD_BOTTOM
-4:      sw      a6, CV_PADF(s1)
+4:      sw      a6, CV_PADR(s1)
         sw      t3, CV_R0(s1)
         sub     t4, t4, t3
         sw      t4, CV_NR(s1)
@@ -217,6 +224,49 @@ FUNC cv_group_load
         LEAVE   16
 .endif
 
+# conv_cols: the tile of output columns from CV_OX0 in the current band: fills CV_BWC,
+# CV_P (band rows * columns), CV_IX0, CV_NC and CV_PADF (the band's row flags and the
+# tile's column flags). Tiles are at most CV_BW columns; one that would end inside the
+# columns needing right padding (from CV_XR) ends at CV_XR, and the last tile takes the
+# rest (handle_conv2d checked that it fits), as conv_band does for rows. Clobbers t0-t6.
+FUNC conv_cols
+        lw      t0, CV_OX0(s1)                  # t0 = ox0, t1 = ow, t2 = end
+        lw      t1, CV_OW(s1)
+        lw      t2, CV_BW(s1)
+        add     t2, t2, t0
+        bgeu    t2, t1, 1f
+        lw      t3, CV_XR(s1)
+        bleu    t2, t3, 2f
+        mv      t2, t3
+        bgtu    t2, t0, 2f
+1:      mv      t2, t1                          # the last tile
+2:      sub     t3, t2, t0
+        sw      t3, CV_BWC(s1)
+        lw      t4, CV_BR(s1)
+        mul     t4, t4, t3
+        sw      t4, CV_P(s1)
+        lw      t5, CV_STRIDE(s1)
+        lw      t6, CV_PAD(s1)
+        lw      t4, CV_PADR(s1)                 # t4 = padding flags
+        li      t3, 0                           # t3 = first input column
+        beqz    t0, 3f
+        mul     t3, t0, t5                      # inner left: ox0 * stride - pad
+        sub     t3, t3, t6
+        ori     t4, t4, DMA_FLAG_NO_PAD_LEFT
+3:      lw      t0, CV_W(s1)                    # t0 = end input column
+        beq     t2, t1, 4f
+        addi    t0, t2, -1                      # inner right: (end - 1) * stride - pad + kw
+        mul     t0, t0, t5
+        sub     t0, t0, t6
+        lw      t5, CV_KW(s1)
+        add     t0, t0, t5
+        ori     t4, t4, DMA_FLAG_NO_PAD_RIGHT
+4:      sw      t4, CV_PADF(s1)
+        sw      t3, CV_IX0(s1)
+        sub     t0, t0, t3
+        sw      t0, CV_NC(s1)
+        ret
+
 # conv_step: one input channel group (conv_run's registers): im2col and the transposed
 # weight slice into L0 buffer p on mte2, then the mmad into L0C. Flips p (or, without
 # DOUBLE_BUFFER, waits for every pipe). Clobbers a0-a6, t0-t6.
@@ -229,8 +279,8 @@ FUNC conv_step
 1:
 .endif
         WAITFLAG_P m, mte2, OPS_EV_L0, s5       # mte2: L0 buffer p is free
-        la      t0, ops_dma_desc                # im2col of channels c0..c0+cg of the band
-        lw      t1, CV_NR(s1)
+        la      t0, ops_dma_desc                # im2col of channels c0..c0+cg of the band,
+        lw      t1, CV_NR(s1)                   # columns ix0..ix0+nc (rows w*2 apart)
         lw      t2, CV_W(s1)
         mul     t3, t1, t2
         slli    t3, t3, 1
@@ -243,9 +293,15 @@ FUNC conv_step
 .endif
         li      t4, CV_L1_IMG
         add     t3, t3, t4
+        lw      t4, CV_IX0(s1)
+        slli    t4, t4, 1
+        add     t3, t3, t4
         sw      t3, DMA_SRC(t0)
         BUF_SLOT t3, MEM_L0A_BASE, CV_L0_SLOT, s5
         sw      t3, DMA_DST(t0)
+        slli    t2, t2, 1
+        sw      t2, DMA_SRC_STRIDE(t0)
+        lw      t2, CV_NC(s1)
         slli    t2, t2, 1
         sw      t2, DMA_ROW_BYTES(t0)
         sh      t1, DMA_ROWS(t0)
@@ -253,7 +309,6 @@ FUNC conv_step
         sb      t1, DMA_XFORM(t0)
         li      t1, 2
         sb      t1, DMA_ESIZE(t0)
-        sw      x0, DMA_SRC_STRIDE(t0)
         sw      x0, DMA_DST_STRIDE(t0)
         sh      s7, DMA_CHAN(t0)
         lw      t1, CV_KH(s1)
@@ -321,11 +376,14 @@ FUNC conv_step
 
 # conv_tile_out: the finished P x ot tile (conv_run's registers) from L0C through UB
 # (transposes, fused bias / batch-norm / ReLU) to the output in HBM; serial: each stage
-# waits for the previous with a barrier. Clobbers a0-a6, t0-t6; uses s8-s9 (saved).
+# waits for the previous with a barrier, except the write-back (one DMA, or one per output
+# row when the tile has part of the columns). Clobbers a0-a6, t0-t6; uses s8-s11 (saved).
 FUNC conv_tile_out
-        ENTER   16
+        ENTER   32
         SAVE    s8, 1
         SAVE    s9, 2
+        SAVE    s10, 3
+        SAVE    s11, 4
         lw      s8, CV_P(s1)                    # s8 = tile bytes P*ot*4
         mul     s8, s8, s6
         slli    s8, s8, 2
@@ -357,46 +415,69 @@ FUNC conv_tile_out
         call    cv_transpose
         li      s9, CV_UB_X
 6:      BARRIER_ALL
-        lw      t0, CV_OH(s1)                   # t0 = oh * ow (an output plane)
+        li      s10, 1                          # s10 = runs: one when the tile has whole rows,
+        lw      t0, CV_BWC(s1)                  # else one per output row
+        lw      t1, CV_OW(s1)
+        beq     t0, t1, 60f
+        lw      s10, CV_BR(s1)
+60:     li      s11, 0                          # s11 = run i
+61:     bgeu    s11, s10, 8f
+        lw      t5, CV_P(s1)                    # t5 = outputs in a run
+        li      t0, 1
+        beq     s10, t0, 62f
+        lw      t5, CV_BWC(s1)
+62:     lw      t0, CV_OH(s1)                   # t0 = oh * ow (an output plane)
         lw      t3, CV_OW(s1)
         mul     t0, t0, t3
-        lw      t4, CV_OY0(s1)                  # t4 = the band's first output in a plane
+        lw      t4, CV_OY0(s1)                  # t4 = the run's first output in a plane:
+        add     t4, t4, s11                     # (oy0 + i) * ow + ox0
         mul     t4, t4, t3
+        lw      t3, CV_OX0(s1)
+        add     t4, t4, t3
         lw      t1, CV_K(s1)
         lw      a1, CV_OUT(s1)
         lw      t2, CV_LAYOUT(s1)
         bnez    t2, 7f
-        mul     t2, s2, t1                      # NCHW: ot rows of P, planes apart, from
-        add     t2, t2, s3                      # (b*k + o0) * plane + oy0 * ow
+        mul     t2, s2, t1                      # NCHW: ot rows of the run, planes apart, to
+        add     t2, t2, s3                      # (b*k + o0) * plane + t4, from the ot x P tile
         mul     t2, t2, t0
         add     t2, t2, t4
         slli    t2, t2, 2
         add     a1, a1, t2
-        mv      a0, s9
-        lw      a2, CV_P(s1)
-        slli    a2, a2, 2
+        mul     a0, s11, t5
+        slli    a0, a0, 2
+        add     a0, a0, s9
+        slli    a2, t5, 2
         mv      a3, s6
-        li      a4, 0
+        lw      a4, CV_P(s1)
+        slli    a4, a4, 2
         slli    a5, t0, 2
         li      a6, PIPE_MTE3
         call    dma_2d
-        j       8f
-7:      mul     t2, s2, t0                      # NHWC: P rows of ot, k*4 apart, from
-        add     t2, t2, t4                      # (b * plane + oy0 * ow) * k + o0
+        j       63f
+7:      mul     t2, s2, t0                      # NHWC: the run's outputs, rows of ot, k*4
+        add     t2, t2, t4                      # apart, to (b * plane + t4) * k + o0
         mul     t2, t2, t1
         add     t2, t2, s3
         slli    t2, t2, 2
         add     a1, a1, t2
-        mv      a0, s9
+        mul     a0, s11, t5
+        mul     a0, a0, s6
+        slli    a0, a0, 2
+        add     a0, a0, s9
         slli    a2, s6, 2
-        lw      a3, CV_P(s1)
+        mv      a3, t5
         li      a4, 0
         slli    a5, t1, 2
         li      a6, PIPE_MTE3
         call    dma_2d
+63:     addi    s11, s11, 1
+        j       61b
 8:      RESTORE s8, 1                           # the write-back overlaps the next tile: it reads
         RESTORE s9, 2                           # UB only, and UB is next written after a barrier
-        LEAVE   16
+        RESTORE s10, 3
+        RESTORE s11, 4
+        LEAVE   32
 
 # cv_transpose(a0 = UB source, a1 = UB destination, a2 = DMA_XFORM_NHWC_TO_NCHW or
 # _NCHW_TO_NHWC): the s8-byte tile with ot (s6) channels through L1 (mte3 out, mte2 back
