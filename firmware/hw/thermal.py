@@ -89,7 +89,9 @@ def publish(dev: Device) -> None:
     """Bring the thermal registers and the clock in line with the model (after each update).
 
     Everything this reads is compared with what it left behind last time; when nothing
-    changed (an idle device cooling at ambient), bringing it in line again would change nothing.
+    changed, bringing it in line again would change nothing. The temperature enters as the
+    register's tenths of a degree, not the float: a die cooling by less than 0.05 °C since the
+    last update (most updates) publishes nothing new.
     """
     t = dev.thermal
     slots = t.slots
@@ -98,13 +100,14 @@ def publish(dev: Device) -> None:
         slots = t.slots = (regs, regs.slot("thermal.throttle_temp"), regs.slot("thermal.dvfs_req"),
                            regs.slot("thermal.temp"), regs.slot("thermal.throttle"))
     _, limit, dvfs, temp, throttle = slots
-    seen = (t.temp_c, t.throttled, t.throttle_on_c, dev.clock.tpc, limit.value, dvfs.value, temp.value,
+    tenths = max(0, round(t.temp_c * 10))
+    seen = (tenths, t.throttled, t.throttle_on_c, dev.clock.tpc, limit.value, dvfs.value, temp.value,
             throttle.value)
     if seen == t.published:
         return
     t.throttle_on_c = limit.value / 10
-    dev.reg_set("thermal.temp", max(0, round(t.temp_c * 10)), changed_only=True)
+    dev.reg_set("thermal.temp", tenths, changed_only=True)
     dev.reg_set("thermal.throttle", int(t.throttled), changed_only=True)
     dev.set_clock_mhz(t.clock_mhz(dvfs.value))
-    t.published = (t.temp_c, t.throttled, t.throttle_on_c, dev.clock.tpc, limit.value, dvfs.value,
+    t.published = (tenths, t.throttled, t.throttle_on_c, dev.clock.tpc, limit.value, dvfs.value,
                    temp.value, throttle.value)
