@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from isa.registers import register_table  # noqa: E402
 from isa.spec import Field, Instruction, InstructionSet, instruction_set  # noqa: E402
+from scripts.generated import write_or_check  # noqa: E402
 
 OUTPUT = ROOT / "isa" / "core" / "dispatch.h"
 SLOTS = ("rd", "rs1", "rs2", "imm")  # the entry's operand slots (u8, u8, u8, i32)
@@ -126,14 +127,7 @@ def generate() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = generate()
-    if "--check" in argv:
-        if OUTPUT.read_text(encoding="utf-8") != text:
-            sys.stderr.write(f"{OUTPUT.name} is stale; run scripts/gen_core_dispatch.py\n")
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check({OUTPUT: generate()}, "gen_core_dispatch.py", "--check" in argv)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ if str(ROOT) not in sys.path:
 
 from isa.errors import NpuError  # noqa: E402
 from isa.memmap import region  # noqa: E402
+from scripts.generated import write_or_check  # noqa: E402
 
 RDL = ROOT / "firmware/hw/npu.rdl"
 JSON_OUT = ROOT / "firmware/hw/regmap.json"
@@ -377,10 +378,6 @@ def outputs() -> dict[Path, str]:
     }
 
 
-def stale(files: dict[Path, str]) -> list[Path]:
-    return [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
-
-
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     try:
@@ -388,16 +385,7 @@ def main(argv: list[str]) -> int:
     except NpuError as exc:
         sys.stderr.write(f"gen_regmap: {exc}\n")
         return 1
-    old = stale(files)
-    if check:
-        for p in old:
-            sys.stderr.write(f"{p.relative_to(ROOT)} is stale; run python scripts/gen_regmap.py\n")
-        return 1 if old else 0
-    for p in old:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(files[p], encoding="utf-8")
-        sys.stdout.write(f"wrote {p.relative_to(ROOT)}\n")
-    return 0
+    return write_or_check(files, "gen_regmap.py", check)
 
 
 if __name__ == "__main__":
