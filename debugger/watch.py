@@ -144,8 +144,8 @@ class RegisterWatch(Point):
                     return
             elif a.kind == "change" or (self.kind == "read" and a.kind != "read"):
                 return
-            else:
-                old, new = self._value(session, a.old), self._value(session, a.new)
+            else:  # a read or write: its bytes go back to their lanes before a field is taken out
+                old, new = self._value(session, a.old), self._value(session, a.in_lanes())
             if not self.should_stop(session, {"value": new}):
                 return
             site = session.access_site(a.side, a.origin)

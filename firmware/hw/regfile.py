@@ -54,9 +54,13 @@ class Access(NamedTuple):
     cycle: int
     origin: Any
 
+    def in_lanes(self) -> int:
+        """`new` where its bytes sit in the register (a narrow access carries only its own lanes)."""
+        return self.new << (self.offset & 3) * 8
+
     def fields(self) -> list[FieldValue]:
         """The fields of `new` (moved to its byte lanes), decoded only when someone asks."""
-        return regmap().decode(self.path, self.new << (self.offset & 3) * 8)
+        return regmap().decode(self.path, self.in_lanes())
 
 
 Observer = Callable[[Access], None]

@@ -136,3 +136,29 @@ def test_unmodified_script_gets_the_sessions_firmware_and_driver(tmp_path):
     import driver.transport
 
     assert driver.transport.defaults() == {}
+
+
+def test_read_watchpoint_on_a_field_sees_a_byte_read_in_its_own_lane(tmp_path):
+    """A host byte read of ID.HW_REV's second byte is MAJOR, not bits 8-15 of that byte."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import driver
+        from driver.registers import offset
+
+        with driver.open() as dev:
+            dev.bus.read8(offset("id.hw_rev") + 1)
+    """))
+    s = Session(workload=str(script))
+    assert run(s, "rwatch ID.HW_REV.MAJOR") == "Register read watchpoint 1: ID.HW_REV.MAJOR\n"
+    major = s.target.device.regs.map.field("id.hw_rev.major").extract(s.target.device.regs.peek("id.hw_rev"))
+    assert major >= 1
+    stops = []
+    for _ in range(20):
+        out = run(s, "c")
+        if s.stops.last.reason != "watchpoint":
+            break
+        stops.append(out)
+    byte_read = [out for out in stops if f"{script}:6" in out]
+    assert len(byte_read) == 1, stops
+    assert f"Value = 0x{major:x}\n" in byte_read[0]
+    s.close()

@@ -86,6 +86,7 @@ def test_observers_see_the_true_offset_width_and_bytes_hooks_the_register(regs: 
     ]
     assert [(a.offset, a.width, a.new) for a in hooked] == [(scratch.offset, 32, 0xBEEF_0000)]
     assert [(f.field, f.value) for f in seen[0].fields()] == [("value", 0xBEEF_0000)]
+    assert [a.in_lanes() for a in seen] == [0xBEEF_0000, 0xBEEF_3344, 0x3300]
 
 
 def test_narrow_accesses_need_an_aligned_byte_address(regs: RegisterFile) -> None:
