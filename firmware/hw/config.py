@@ -39,7 +39,7 @@ class DeviceConfig:
     thermal_tau_ticks: float = 200_000.0
     throttle_on_c: float = 65.0  # default threshold; on a device, thermal.throttle_temp decides
     throttle_hysteresis_c: float = 5.0  # the clock comes back this far below the threshold
-    thermal_update_ticks: int = 2_000  # the model is fed at least this much time at once
+    thermal_update_ticks: int = 10_000  # the model is fed at least this much time at once (tau / 20)
     # Activity weight of each pipe being busy (and the core running) for the thermal model.
     activity_weights: tuple[tuple[str, float], ...] = (
         ("s", 0.1), ("mte1", 0.2), ("mte2", 0.3), ("m", 1.0), ("v", 0.4), ("mte3", 0.3))
