@@ -148,7 +148,7 @@ class Bars:
         reads, writes = (touched, untouched) if kind == "read" else (untouched, touched)
         races = dev.hazards.overlapping(HostTransfer(kind, offset, n, dev.now), reads, writes)
         if races:
-            dev.front._races(races)  # the one place races are kept, hooked and (strict) made errors
+            dev.front.report_races(races)  # the one place races are kept, hooked and (strict) made errors
 
     # ------------------------------------------------------------ ctrl and load window
 

@@ -310,7 +310,7 @@ class PipeFront:
         entry = Entry(self.seq, pipe, key, pc, now, "op", plan)
         races = self.dev.hazards.issue_op(entry, plan.reads, plan.writes, plan.execute)
         if races:
-            self._races(races)
+            self.report_races(races)
         self._enqueue(entry, now)
 
     def issue_sync(self, kind: str, key: str, pc: int, flag: Flag, now: int) -> None:
@@ -319,7 +319,7 @@ class PipeFront:
         if kind == "set":
             races = self.dev.hazards.issue_set(entry)
             if races:
-                self._races(races)
+                self.report_races(races)
         else:
             self.dev.hazards.issue_wait(entry)
         self._enqueue(entry, now)
@@ -395,7 +395,8 @@ class PipeFront:
         for hook in dev.on_complete:
             hook(entry=entry, start=start, end=end)
 
-    def _races(self, races: list[Race]) -> None:
+    def report_races(self, races: list[Race]) -> None:
+        """Keep, hook and (in strict mode) raise each race: pipe and host-transfer races alike."""
         dev = self.dev
         for race in races:
             if len(dev.races) < dev.config.max_reports:

@@ -116,7 +116,7 @@ def test_catch_race_stops_when_the_device_reports_one(session, host) -> None:
 
     def racy(entry) -> None:  # the device's own race report path, as a missing flag would take it
         if entry.key == "npu_dma":
-            dev.front._races([Race(entry, entry, "read-after-write", 0x2000_0000, 0x2000_0040)])
+            dev.front.report_races([Race(entry, entry, "read-after-write", 0x2000_0000, 0x2000_0040)])
 
     dev.on_issue.append(racy)
     buf = host.h.put(np.arange(64, dtype=np.float32))
