@@ -175,7 +175,7 @@ class Points:
             if ev is not None:
                 return ev
         text = f"The core trapped: mcause 0x{stop.cause:x}, mtval 0x{stop.tval:x}."
-        return self.s.runner.event("trap", text)
+        return self.s.runner.event("trap", text, cause=stop.cause)
 
 
 # ---------------------------------------------------------------- locations

@@ -157,7 +157,7 @@ class TrapCatch(Catch):
         pc = stop.insn_pc if stop.insn_pc is not None else stop.pc
         text = (f"Catchpoint {self.number} (trap {trap_name(stop.cause or 0)}), mtval 0x{stop.tval or 0:x}"
                 f"\n  at {session.describe_code(pc)}")
-        return session.runner.event("catchpoint", text, number=self.number, addr=stop.tval)
+        return session.runner.event("catchpoint", text, number=self.number, addr=stop.tval, cause=stop.cause)
 
 
 @dataclass

@@ -276,6 +276,7 @@ class HostProgram:
         old = driver_transport.set_provider(self._transport)
         target = self.session.target
         old_defaults = driver_transport.set_defaults(str(target.image_path), target.driver_version)
+        exit_code: int | None = None
         try:
             if self._killed:
                 raise _Killed
@@ -288,20 +289,20 @@ class HostProgram:
                     runpy.run_path(self.name, run_name="__main__")
                 finally:
                     sys.argv = saved
-            self.result = "[Host program exited normally]"
+            self.result, exit_code = "[Host program exited normally]", 0
         except _Killed:
-            self.result = "[Host program killed]"
+            self.result, exit_code = "[Host program killed]", None
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            self.result = f"[Host program exited with code {code}]"
+            exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            self.result = f"[Host program exited with code {exit_code}]"
         except BaseException as exc:
-            self.result = f"[Host program raised {type(exc).__name__}: {exc}{_raised_at(exc)}]"
+            self.result, exit_code = f"[Host program raised {type(exc).__name__}: {exc}{_raised_at(exc)}]", 1
         finally:
             driver_transport.set_provider(old)
             driver_transport.restore_defaults(old_defaults)
             for t in self._transports:
                 t.close()
         with self._cond:
-            self._event = self.session.runner.event("exited", self.result)
+            self._event = self.session.runner.event("exited", self.result, exit_code=exit_code)
             self._turn = "session"
             self._cond.notify_all()

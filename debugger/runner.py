@@ -206,7 +206,8 @@ class Runner:
         if r == StopReason.TRAP:
             return s.points.trap_hit(stop)
         if r == StopReason.DOUBLE_FAULT:
-            return self.event("trap", f"Double fault: the trap handler traps (mcause 0x{stop.cause:x}).")
+            return self.event("trap", f"Double fault: the trap handler traps (mcause 0x{stop.cause:x}).",
+                              cause=stop.cause)
         if r == StopReason.STOP_REQUESTED:
             if self._interrupt.is_set():
                 return self.event("interrupt", "Program received signal SIGINT, Interrupt.")

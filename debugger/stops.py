@@ -51,6 +51,8 @@ class StopEvent:
     old: int | None = None
     new: int | None = None
     site: str | None = None  # the host call site, or "pc 0x..." for a firmware access
+    cause: int | None = None  # a trap (or a trap catchpoint): the mcause the core trapped with
+    exit_code: int | None = None  # "exited": the host program's status (None when it was killed)
 
     def __str__(self) -> str:
         return self.text or f"stopped ({self.reason}) at pc 0x{self.pc:08x}, tick {self.tick}"

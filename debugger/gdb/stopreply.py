@@ -8,20 +8,35 @@ the event's text goes to gdb's console first as `O` output.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from debugger.gdb.rsp import le_hex
-from isa.registers import GDB_PC
+from isa.registers import GDB_PC, register_table
 
 if TYPE_CHECKING:
     from debugger.stops import StopEvent
 
-SIGINT, SIGTRAP, SIGKILL = 0x02, 0x05, 0x09
+# gdb's own signal numbers (the protocol's, whatever the host's are)
+SIGINT, SIGILL, SIGTRAP, SIGKILL, SIGBUS, SIGSEGV = 0x02, 0x04, 0x05, 0x09, 0x0A, 0x0B
 THREAD_ID = 1  # the one thread: the control core
 _WATCH_WORDS = {2: "watch", 3: "rwatch", 4: "awatch"}  # Z type -> stop reason word
-_EXIT_CODE = re.compile(r"exited with code (\d+)")
 _GDB_KNOWS = ("step", "interrupt")
+
+
+def trap_signal(cause: int | None) -> int:
+    """The signal gdb shows for a trap, by the cause's kind in the register table, as a
+    Linux target would raise it: an illegal instruction SIGILL, a misaligned access SIGBUS,
+    an access fault SIGSEGV, anything else (ebreak, ecall, unknown) SIGTRAP."""
+    found = register_table().cause(cause) if cause is not None else None
+    if found is None:
+        return SIGTRAP
+    if found.name == "illegal_instruction":
+        return SIGILL
+    if found.name.endswith("_misaligned"):
+        return SIGBUS
+    if found.name.endswith("_fault"):
+        return SIGSEGV
+    return SIGTRAP
 
 
 def stop_reply(ev: StopEvent | None, pc: int, why: str = "") -> str:
@@ -31,8 +46,13 @@ def stop_reply(ev: StopEvent | None, pc: int, why: str = "") -> str:
     (see `why_field`); the pc is sent along so that gdb need not ask for it.
     """
     if ev is not None and ev.reason == "exited":
-        return exit_reply(ev.text)
-    signal = SIGINT if ev is not None and ev.reason == "interrupt" else SIGTRAP
+        return exit_reply(ev.exit_code)
+    if ev is None:
+        signal = SIGTRAP
+    elif ev.reason == "interrupt":
+        signal = SIGINT
+    else:  # a trap, caught or not, as its cause; every other stop SIGTRAP
+        signal = trap_signal(ev.cause)
     return f"T{signal:02x}{why + ';' if why else ''}{GDB_PC:02x}:{le_hex(pc)};thread:{THREAD_ID:x};"
 
 
@@ -48,15 +68,11 @@ def why_field(ev: StopEvent, ztype: int | None, zaddr: int = 0, zlen: int = 0) -
     return ""
 
 
-def exit_reply(text: str) -> str:
-    """The host program's end: `W00` for a normal exit, `Wnn` for an exit code, `W01` when it raised,
-    `X09` when it was killed."""
-    if "killed" in text:
+def exit_reply(exit_code: int | None) -> str:
+    """The host program's end: `Wnn` with its exit status (1 when it raised), `X09` when it was killed."""
+    if exit_code is None:
         return f"X{SIGKILL:02x}"
-    m = _EXIT_CODE.search(text)
-    if m:
-        return f"W{int(m[1]) & 0xFF:02x}"
-    return "W00" if "exited normally" in text else "W01"
+    return f"W{exit_code & 0xFF:02x}"
 
 
 def console_text(ev: StopEvent, gdb_own: bool, report: str = "") -> str:

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from debugger.gdb import rsp, stopreply, tdesc
 from debugger.stops import StopEvent
+from isa.registers import register_table
 from tests.debugger.gdb import rspclient
 
 
@@ -56,10 +57,28 @@ def test_xfer_chunks_reassemble_the_document():
 
 
 def test_exit_replies():
-    assert stopreply.exit_reply("[Host program exited normally]") == "W00"
-    assert stopreply.exit_reply("[Host program exited with code 3]") == "W03"
-    assert stopreply.exit_reply("[Host program raised ValueError: x at prog.py:3]") == "W01"
-    assert stopreply.exit_reply("[Host program killed]") == "X09"
+    assert stopreply.exit_reply(0) == "W00"
+    assert stopreply.exit_reply(3) == "W03"
+    assert stopreply.exit_reply(None) == "X09"  # killed
+    ev = StopEvent("exited", 0, 5, "[Host program raised ValueError: x at prog.py:3]", exit_code=1)
+    assert stopreply.stop_reply(ev, 0) == "W01"
+
+
+def test_a_trap_is_reported_with_the_signal_of_its_cause():
+    table = register_table()
+
+    def signal_of(name: str) -> int:
+        cause = table.cause_named(name)
+        assert cause is not None
+        reply = stopreply.stop_reply(StopEvent("trap", 0x40, 1, cause=cause.code), 0x40)
+        return int(reply[1:3], 16)
+
+    assert signal_of("illegal_instruction") == stopreply.SIGILL == 4
+    assert signal_of("load_fault") == signal_of("store_fault") == stopreply.SIGSEGV
+    assert signal_of("fetch_fault") == stopreply.SIGSEGV
+    assert signal_of("store_misaligned") == signal_of("load_misaligned") == stopreply.SIGBUS
+    assert signal_of("breakpoint") == signal_of("ecall") == stopreply.SIGTRAP
+    assert stopreply.trap_signal(None) == stopreply.trap_signal(0x1234) == stopreply.SIGTRAP
 
 
 def test_stop_reply_fields():

@@ -185,6 +185,21 @@ def test_breakpoint_continue_and_step(served_nop):
     assert le32(stop["20"]) == nop + 4 == s.target.device.core.pc and "swbreak" not in stop
 
 
+def test_a_caught_illegal_instruction_is_SIGILL(served_nop):
+    c, s = served_nop.client, served_nop.session
+    text, _ = c.monitor("catch trap illegal_instruction")
+    assert text.startswith("Catchpoint 1")
+    nop = addr(s, "handle_nop")
+    assert c.request(f"Z0,{nop:x},4") == "OK"  # the host program loads the firmware first
+    assert pc_of(c.request("c")) == nop
+    assert c.request(f"z0,{nop:x},4") == "OK"
+    assert c.request(f"M{nop:x},4:00000000") == "OK"  # an all-zero word is not an instruction
+    stop = stop_fields(c.request("c"))
+    assert stop["signal"] == "04"
+    assert s.stops.last.reason == "catchpoint"
+    assert s.stops.last.cause == register_table().cause_named("illegal_instruction").code
+
+
 def test_hardware_breakpoint_reports_hwbreak(served_nop):
     c, s = served_nop.client, served_nop.session
     c.request("qSupported:swbreak+;hwbreak+")
