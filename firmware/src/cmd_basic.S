@@ -25,8 +25,7 @@ FUNC handle_fence
 # BAD_SIZE). Counters are those before this command.
 FUNC handle_get_info
         ENTER   16
-        SAVE    s1, 1
-        SAVE    s2, 2
+        SAVE_S  2
         la      t0, cmd_args_off
         lw      t0, 0(t0)
         add     s1, a0, t0              # s1 = argument area
@@ -94,18 +93,14 @@ FUNC handle_get_info
         j       3b
 4:      li      a0, ST_OK
         li      a1, 0
-9:      RESTORE s1, 1
-        RESTORE s2, 2
+9:      RESTORE_S 2
         LEAVE   16
 
 # handle_checksum: CRC-32 (IEEE 802.3, reflected, as zlib.crc32(data, seed)) of size bytes
 # at src, computed by the core with a 256-entry table, a word at a time; value = the CRC.
 FUNC handle_checksum
         ENTER   32
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
+        SAVE_S  4
         la      t0, cmd_args_off
         lw      t0, 0(t0)
         add     s1, a0, t0
@@ -157,10 +152,7 @@ FUNC handle_checksum
         bltu    s2, s3, 1b
         not     a1, s4
         li      a0, ST_OK
-9:      RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
+9:      RESTORE_S 4
         LEAVE   32
 
 # crc32_init(): fill crc32_table (polynomial 0xEDB88320, reflected), once at boot.

@@ -39,16 +39,7 @@
 # s7 source bytes, s8 destination bytes, s9 padded matrix bytes, s10 matrices / images.
 FUNC handle_copy
         ENTER   CP_FRAME
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
-        SAVE    s6, 6
-        SAVE    s7, 7
-        SAVE    s8, 8
-        SAVE    s9, 9
-        SAVE    s10, 10
+        SAVE_S  10
         la      t0, cmd_args_off
         lw      t0, 0(t0)
         add     s1, a0, t0
@@ -164,16 +155,7 @@ FUNC handle_copy
         li      a0, ST_OK
         li      a1, 0
 copy_done:
-        RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
-        RESTORE s6, 6
-        RESTORE s7, 7
-        RESTORE s8, 8
-        RESTORE s9, 9
-        RESTORE s10, 10
+        RESTORE_S 10
         LEAVE   CP_FRAME
 
 # The write-out path: pieces of up to UB_HALF bytes go source -> UB half p (MTE2) ->

@@ -162,14 +162,7 @@ FUNC dma_xform
 # once per chunk. Uses s1-s8 (saved).
 FUNC stream_run
         ENTER   48
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
-        SAVE    s6, 6
-        SAVE    s7, 7
-        SAVE    s8, 8
+        SAVE_S  8
         mv      s1, a0
         lw      s2, SC_A(s1)
         lw      s3, SC_B(s1)
@@ -237,14 +230,7 @@ FUNC stream_run
 9:      npu.waitflag mte3, mte2, OPS_EV_OUT     # consume both sets' flags
         npu.waitflag mte3, mte2, OPS_EV_OUT + 1
         BARRIER_ALL
-        RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
-        RESTORE s6, 6
-        RESTORE s7, 7
-        RESTORE s8, 8
+        RESTORE_S 8
         LEAVE   48
 
         .bss

@@ -160,11 +160,7 @@
 # Registers: s1 args, s2 context, s3 input bytes, s4 weight bytes, s5 output bytes.
 FUNC handle_conv2d
         ENTER   32
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
+        SAVE_S  5
         call    ops_args
         mv      s1, a0
         la      s2, cv_ctx
@@ -372,11 +368,7 @@ FUNC handle_conv2d
         call    conv_run
         li      a0, ST_OK
         li      a1, 0
-99:     RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
+99:     RESTORE_S 5
         LEAVE   32
 
 .if HAS_CONV_TILED

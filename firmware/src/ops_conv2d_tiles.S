@@ -12,13 +12,7 @@
 # once per step.
 FUNC conv_run
         ENTER   48
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
-        SAVE    s6, 6
-        SAVE    s7, 7
+        SAVE_S  7
         mv      s1, a0
         CFG_SETI mm_dtype, MM_DTYPE_FP16, t0
         li      s5, 0
@@ -73,13 +67,7 @@ FUNC conv_run
 9:      npu.waitflag m, mte2, OPS_EV_L0         # consume the flags left set
         npu.waitflag m, mte2, OPS_EV_L0 + 1
         BARRIER_ALL
-        RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
-        RESTORE s6, 6
-        RESTORE s7, 7
+        RESTORE_S 7
         LEAVE   48
 
 # conv_band: the band starting at output row CV_OY0 of image s2 (conv_run's registers):

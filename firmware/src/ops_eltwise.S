@@ -18,11 +18,7 @@
 # Registers: s1 args, s2 op, s3 element size, s4 bytes, s5 count.
 FUNC handle_eltwise
         ENTER   ELT_FRAME
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
+        SAVE_S  5
         call    ops_args
         mv      s1, a0
         lbu     s2, ARG_ELTWISE_OP(s1)
@@ -104,11 +100,7 @@ FUNC handle_eltwise
         j       9f
 8:      li      a0, ST_BAD_PARAM
         call    ops_fail
-9:      RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
+9:      RESTORE_S 5
         LEAVE   ELT_FRAME
 
 # eltwise_run(a0 = checked arguments, a1 = op, a2 = element size, a3 = count): fill the

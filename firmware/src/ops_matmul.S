@@ -218,11 +218,7 @@ FUNC handle_matmul_int4
 # Registers: s1 args, s2 context, s3 input nibbles, s4 output bytes, s5 opts.
 FUNC matmul_common
         ENTER   32
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
+        SAVE_S  5
         mv      s1, a0
         la      s2, mm_ctx
         mv      s3, a1
@@ -335,11 +331,7 @@ FUNC matmul_common
         j       99f
 86:     li      a0, ST_BAD_SIZE
         call    ops_fail
-99:     RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
+99:     RESTORE_S 5
         LEAVE   32
 
 # mm_size3(a0 = x, a1 = y, a2 = z) -> a0 = 1 when x*y*z needs more than 32 bits, else 0;

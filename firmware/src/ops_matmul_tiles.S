@@ -33,17 +33,7 @@
 # once per K chunk (MM_KSTEPS mmads at most between pets, however long K is).
 FUNC matmul_run
         ENTER   64
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
-        SAVE    s6, 6
-        SAVE    s7, 7
-        SAVE    s8, 8
-        SAVE    s9, 9
-        SAVE    s10, 10
-        SAVE    s11, 11
+        SAVE_S  11
         mv      s1, a0
         lw      s10, MM_OPTS(s1)
         lw      s11, MM_NIB(s1)
@@ -128,17 +118,7 @@ FUNC matmul_run
         npu.waitflag v, mte2, OPS_EV_BIAS
         npu.waitflag v, mte2, OPS_EV_BIAS + 1
 10:     BARRIER_ALL
-        RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
-        RESTORE s6, 6
-        RESTORE s7, 7
-        RESTORE s8, 8
-        RESTORE s9, 9
-        RESTORE s10, 10
-        RESTORE s11, 11
+        RESTORE_S 11
         LEAVE   64
 
 # matmul_chunk: one K chunk of the C tile (matmul_run's registers s1-s11): A(mi.., k0..) and

@@ -31,11 +31,7 @@ FUNC handle_dequantize
 # Registers: s1 args, s2 direction, s3 float element size, s4 float bytes, s5 count.
 FUNC quant_common
         ENTER   32
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
+        SAVE_S  5
         mv      s2, a1
         call    ops_args
         mv      s1, a0
@@ -129,11 +125,7 @@ FUNC quant_common
         j       9f
 8:      li      a0, ST_BAD_PARAM
         call    ops_fail
-9:      RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
+9:      RESTORE_S 5
         LEAVE   32
 
 # Vector bodies of stream_run (see ops_common.S): a0 = UB input, a2 = UB work area.

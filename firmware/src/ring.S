@@ -93,14 +93,7 @@ FUNC drain_rings
 # empty, disabled or not set up. Clobbers a1-a7, t0-t6.
 FUNC serve_one
         ENTER   48
-        SAVE    s1, 1
-        SAVE    s2, 2
-        SAVE    s3, 3
-        SAVE    s4, 4
-        SAVE    s5, 5
-        SAVE    s6, 6
-        SAVE    s7, 7
-        SAVE    s8, 8
+        SAVE_S  8
         mv      s7, a0                  # s7 = queue index
         li      t0, Q_STRIDE
         mul     t0, t0, a0
@@ -191,14 +184,7 @@ FUNC serve_one
         li      a0, 1
         j       9f
 8:      li      a0, 0                   # a ring outside HBM: not served (the driver's bug)
-9:      RESTORE s1, 1
-        RESTORE s2, 2
-        RESTORE s3, 3
-        RESTORE s4, 4
-        RESTORE s5, 5
-        RESTORE s6, 6
-        RESTORE s7, 7
-        RESTORE s8, 8
+9:      RESTORE_S 8
         LEAVE   48
 
 # check_ring(a0 = base, a1 = entries, a2 = entry size) -> a0 = 0 when the ring lies inside
