@@ -2,12 +2,14 @@
 
 The C sources live beside this file; `dispatch.h` is generated from the instruction
 table by scripts/gen_core_dispatch.py and checked in, so building needs only a C
-compiler. The cdef below (types, plus the prototypes read from core.h's marked block) is
-the C interface `api.py` uses; cffi checks it against core.h when compiling.
+compiler. The cdef is the C interface `api.py` uses: the shared types, the enums and the
+prototypes of core.h's marked block, read from core.h, with the partial core struct and
+the constants below; cffi checks it against core.h when compiling.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cffi import FFI
@@ -20,27 +22,6 @@ COMPILE_ARGS = ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-fno-gcse", "-fno-
                 "-fno-tree-tail-merge", "--param", "max-goto-duplication-insns=64"]
 
 CDEF = """
-typedef struct insn { uint8_t op, rd, rs1, rs2; int32_t imm; } insn_t;
-typedef struct trace_entry {
-    uint64_t tick; uint32_t pc, addr, value; uint8_t size, kind; uint8_t pad[2];
-} trace_entry_t;
-typedef struct arch {
-    uint32_t x[33];
-    uint32_t pc;
-    uint32_t mstatus, mie, mip, mtvec, mepc, mcause, mtval, mscratch;
-    uint64_t cycles, instret;
-    uint32_t pend_trap, pend_cause, pend_tval, pend_pc;
-} arch_t;
-typedef struct stopinfo {
-    uint32_t reason, pc, insn_pc, cause, tval;
-    uint32_t watch, addr, size, kind, oldv, newv, old_valid;
-} stopinfo_t;
-typedef struct callbacks {
-    int (*mmio_read)(void *user, uint32_t addr, uint32_t size, uint32_t *value);
-    int (*mmio_write)(void *user, uint32_t addr, uint32_t size, uint32_t value);
-    int (*xnpu)(void *user, uint32_t word, uint32_t pc);
-    void *user;
-} callbacks_t;
 typedef struct core {
     arch_t a;
     uint32_t ring_cap, ring_head, ring_count, ring_keep_newest;
@@ -56,14 +37,6 @@ typedef struct core {
 } core_t;
 
 #define MAX_WATCH ...
-enum stop_reason {
-    STOP_NONE, STOP_BREAKPOINT, STOP_WATCHPOINT, STOP_XNPU, STOP_TRAP, STOP_ECALL,
-    STOP_EBREAK, STOP_WFI, STOP_BUDGET, STOP_TRACE_FULL, STOP_STOP_REQUESTED,
-    STOP_DOUBLE_FAULT, STOP_EXCEPTION, STOP_MMIO
-};
-enum { PERM_R, PERM_W, PERM_X };
-enum { KIND_RAM, KIND_LAZY, KIND_MMIO };
-enum { ACC_READ, ACC_WRITE, ACC_EXEC };
 #define MIP_MSIP ...
 #define MIP_MTIP ...
 #define MIP_MEIP ...
@@ -74,15 +47,31 @@ extern "Python" int py_xnpu(void *user, uint32_t word, uint32_t pc);
 """
 
 
+# The types Python reads whole: taken from core.h as written there, with every enum.
+SHARED_TYPES = ("insn", "trace_entry", "arch", "stopinfo", "callbacks")
+
+
+def header_types() -> str:
+    """The shared types and the enums, read from core.h so that each is declared once (the
+    core struct stays partial in CDEF: Python uses a few of its fields)."""
+    header = (HERE / "core.h").read_text()
+    found = [re.search(rf"^typedef struct {name} \{{.*?^\}} {name}_t;", header, re.M | re.S)
+             for name in SHARED_TYPES]
+    types = [m[0] for m in found if m is not None]
+    if len(types) != len(SHARED_TYPES):
+        raise RuntimeError(f"core.h lacks one of the typedefs {SHARED_TYPES}")
+    return "\n".join([*types, *re.findall(r"^enum [^;]*?\};", header, re.M | re.S)])
+
+
 def interface_prototypes() -> str:
-    """The functions Python calls, read from core.h so that they are declared once."""
+    """The functions Python calls, read from core.h's marked block so that they are declared once."""
     header = (HERE / "core.h").read_text()
     begin = header.index("/* BEGIN python interface")
     return header[header.index("\n", begin) + 1:header.index("/* END python interface */")]
 
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF + interface_prototypes())
+ffibuilder.cdef(header_types() + CDEF + interface_prototypes())
 ffibuilder.set_source(
     "isa.core._core",
     '#include "core.h"\n',
