@@ -10,8 +10,9 @@ checks its condition and ignore count before it counts as a hit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from debugger.errors import DebuggerError
 from debugger.stops import StopEvent
@@ -97,6 +98,23 @@ class Breakpoint(Point):
         if not self.addrs:
             return self.spec
         return session.code.where(self.addrs[0])
+
+
+class ObservesRegisters:
+    """A stop point armed as a register-file observer (device register watches and catches):
+    while armed, the runner ends a slice at every firmware register access it might stop at."""
+
+    _observer: Any
+
+    def observe_registers(self, session: Session, observe: Callable[[Any], None]) -> None:
+        self._observer = session.target.device.regs.observe(observe)
+        session.runner.watching += 1
+
+    def uninstall(self, session: Session) -> None:
+        if self._observer is not None:
+            session.target.device.regs.unobserve(self._observer)
+            self._observer = None
+            session.runner.watching -= 1
 
 
 class Points:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from debugger.breakpoints import Point
+from debugger.breakpoints import ObservesRegisters, Point
 from debugger.errors import DebuggerError
 from debugger.stops import StopEvent
 from isa.registers import register_table
@@ -47,7 +47,7 @@ class Catch(Point):
 
 
 @dataclass
-class MmioCatch(Catch):
+class MmioCatch(ObservesRegisters, Catch):
     direction: str = "access"  # read, write or access
     name: str = ""  # register or block display name
     paths: frozenset[str] = frozenset()
@@ -79,18 +79,11 @@ class MmioCatch(Catch):
                                                      addr=session.target.device.regs.map.register(a.path).address,
                                                      new=a.new, site=site))
 
-        self._observer = session.target.device.regs.observe(observe)
-        session.runner.watching += 1
-
-    def uninstall(self, session: Session) -> None:
-        if self._observer is not None:
-            session.target.device.regs.unobserve(self._observer)
-            self._observer = None
-            session.runner.watching -= 1
+        self.observe_registers(session, observe)
 
 
 @dataclass
-class IrqCatch(Catch):
+class IrqCatch(ObservesRegisters, Catch):
     cause: str | None = None  # a field of host_irq.status, or any
     _observer: Any = None
 
@@ -113,14 +106,7 @@ class IrqCatch(Catch):
             text = f"Catchpoint {self.number} (irq): host interrupt {names} raised"
             session.runner.note(session.runner.event("catchpoint", text, number=self.number, new=a.new))
 
-        self._observer = session.target.device.regs.observe(observe)
-        session.runner.watching += 1
-
-    def uninstall(self, session: Session) -> None:
-        if self._observer is not None:
-            session.target.device.regs.unobserve(self._observer)
-            self._observer = None
-            session.runner.watching -= 1
+        self.observe_registers(session, observe)
 
 
 @dataclass

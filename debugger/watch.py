@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from debugger.breakpoints import Point
+from debugger.breakpoints import ObservesRegisters, Point
 from debugger.errors import DebuggerError
 from debugger.stops import StopEvent
 
@@ -106,7 +106,7 @@ class MemoryWatch(Point):
 
 
 @dataclass
-class RegisterWatch(Point):
+class RegisterWatch(ObservesRegisters, Point):
     """A watch on a device register or one field of it, through the register file's observers."""
 
     name: str = ""  # display name as typed, canonicalised
@@ -131,7 +131,6 @@ class RegisterWatch(Point):
     def install(self, session: Session) -> None:
         if self._observer is not None:
             return
-        regs = session.target.device.regs
 
         def observe(a: Any) -> None:
             if a.path != self.path or a.side == "debugger" or not session.runner.active:
@@ -159,14 +158,7 @@ class RegisterWatch(Point):
             session.runner.note(session.runner.event("watchpoint", "\n".join(lines), number=self.number,
                                                      old=old, new=new, site=site))
 
-        self._observer = regs.observe(observe)
-        session.runner.watching += 1
-
-    def uninstall(self, session: Session) -> None:
-        if self._observer is not None:
-            session.target.device.regs.unobserve(self._observer)
-            self._observer = None
-            session.runner.watching -= 1
+        self.observe_registers(session, observe)
 
 
 def _fmt(session: Session, w: RegisterWatch, value: int) -> str:
