@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from debugger.breakpoints import ObservesRegisters, Point
 from debugger.errors import DebuggerError
@@ -147,29 +147,49 @@ class TrapCatch(Catch):
 
 
 @dataclass
-class FaultCatch(Catch):
+class DeviceHookCatch(Catch):
+    """A catchpoint on one of the device's hook lists (`hooks`), which call each hook with one
+    keyword argument: the error or race, shown in the stop and addressed by `address_of`."""
+
+    hooks: ClassVar[str] = ""
+    label: ClassVar[str] = ""
     _hook: Any = None
 
-    def what(self, session: Session) -> str:
-        return "fault (any device error)"
+    def address_of(self, item: Any) -> int | None:
+        return None
 
     def install(self, session: Session) -> None:
         if self._hook is not None:
             return
 
-        def hook(error: Any) -> None:
+        def hook(**reported: Any) -> None:
+            (item,) = reported.values()
             if session.runner.active and self.should_stop(session):
-                session.runner.note(session.runner.event(
-                    "catchpoint", f"Catchpoint {self.number} (fault): {error}", number=self.number,
-                    addr=error.addr))
+                text = f"Catchpoint {self.number} ({self.label}): {item}"
+                session.runner.note(session.runner.event("catchpoint", text, number=self.number,
+                                                         addr=self.address_of(item)))
 
         self._hook = hook
-        session.target.device.on_error.append(hook)
+        getattr(session.target.device, self.hooks).append(hook)
 
     def uninstall(self, session: Session) -> None:
         if self._hook is not None:
-            session.target.device.on_error.remove(self._hook)
+            getattr(session.target.device, self.hooks).remove(self._hook)
             self._hook = None
+
+
+@dataclass
+class FaultCatch(DeviceHookCatch):
+    """Stops at any device error (the device's `on_error` hook)."""
+
+    hooks: ClassVar[str] = "on_error"
+    label: ClassVar[str] = "fault"
+
+    def what(self, session: Session) -> str:
+        return "fault (any device error)"
+
+    def address_of(self, item: Any) -> int | None:
+        return item.addr
 
 
 def mmio_paths(session: Session, name: str) -> frozenset[str]:
@@ -201,28 +221,14 @@ def trap_cause(text: str) -> int:
 
 
 @dataclass
-class RaceCatch(Catch):
+class RaceCatch(DeviceHookCatch):
     """Stops when the device reports a race between pipes (unordered overlapping accesses)."""
 
-    _hook: Any = None
+    hooks: ClassVar[str] = "on_race"
+    label: ClassVar[str] = "race"
 
     def what(self, session: Session) -> str:
         return "race (unordered accesses between pipes)"
 
-    def install(self, session: Session) -> None:
-        if self._hook is not None:
-            return
-
-        def hook(race: Any) -> None:
-            if session.runner.active and self.should_stop(session):
-                text = f"Catchpoint {self.number} (race): {race}"
-                ev = session.runner.event("catchpoint", text, number=self.number, addr=race.lo)
-                session.runner.note(ev)
-
-        self._hook = hook
-        session.target.device.on_race.append(hook)
-
-    def uninstall(self, session: Session) -> None:
-        if self._hook is not None:
-            session.target.device.on_race.remove(self._hook)
-            self._hook = None
+    def address_of(self, item: Any) -> int | None:
+        return item.lo
