@@ -46,6 +46,8 @@ from firmware.hw.regmap import regmap
 from firmware.hw.thermal import Thermal, attach_thermal, publish
 from firmware.hw.timeline import Timeline
 from firmware.hw.timer import MachineTimer, attach_timer
+from firmware.hw.units import blas
+from firmware.hw.units.cube import C_REGION
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.watchdog import Watchdog, attach_watchdog
 from firmware.hw.xnpu import XnpuHandler
@@ -91,6 +93,7 @@ class Device:
         self.core = Core(regions=list(cfg.regions))
         self.memory = DeviceMemory((r.name, r.base, self.core.view(r.name)) for r in cfg.regions
                                    if r.kind != "mmio")
+        self._defer_cube_work()
         self.regs = RegisterFile(regmap())
         self.regs.clock = lambda: self.now
         self.cfgregs = CfgRegisters()
@@ -136,6 +139,18 @@ class Device:
         self.bar0_read = self.bars.bar0_read  # type: ignore[method-assign]
         self.bar0_write = self.bars.bar0_write  # type: ignore[method-assign]
         self.reset()
+
+    def _defer_cube_work(self) -> None:
+        """Let the cube queue its mmads on the host's second core (see units.cube): every way to
+        C_REGION settles that work first: a run returns, a snapshot is taken or restored, and
+        other units' work on C_REGION retires (`PipeFront.retire`) only after `blas.settle()`;
+        the core's loads and stores wait on the kernel's busy flag (a fence on the region)."""
+        flag = blas.busy_flag_address()
+        region = self.memory.by_name.get(C_REGION)
+        if flag is None or region is None:
+            return
+        self.core.set_fence(region.base, flag)
+        self.memory.allow_deferred = True
 
     # ------------------------------------------------------------ state
 
@@ -323,6 +338,7 @@ class Device:
         self._process_due()
         if stop is not None and stop.reason != StopReason.STEP:
             return self._stopped(DeviceStop("core", self.now, stop))
+        blas.settle()
         return DeviceStop("step", self.now)
 
     def _run(self, target: int, predicate: Callable[[], bool] | None, until_idle: bool = False) -> DeviceStop:
@@ -330,9 +346,12 @@ class Device:
         # Whether the predicate may turn true without the slice being cut: the host line
         # cannot (its rise always cuts the slice), anything else may (see `after_callback`).
         self._watching_any = self._watching and predicate != self.host_irq_pending
-        if predicate is None and not until_idle and self._skip_idle(target):
-            return DeviceStop("time", self.now)
-        return self._loop(target, predicate, until_idle)
+        try:
+            if predicate is None and not until_idle and self._skip_idle(target):
+                return DeviceStop("time", self.now)
+            return self._loop(target, predicate, until_idle)
+        finally:
+            blas.settle()  # (also when the run ends in an exception)
 
     def _loop(self, target: int, predicate: Callable[[], bool] | None,
               until_idle: bool = False) -> DeviceStop:
@@ -373,6 +392,7 @@ class Device:
         return True
 
     def _stopped(self, stop: DeviceStop) -> DeviceStop:
+        blas.settle()  # whoever gets control back may read the C tiles
         self._account()
         if stop.reason == "core":
             for hook in self.on_stop:
@@ -573,6 +593,7 @@ class Device:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole device state; `restore` brings it back exactly."""
+        blas.settle()
         return {
             "core": self.core.snapshot(), "regs": self.regs.snapshot(), "cfg": self.cfgregs.state(),
             "clock": self.clock.state(), "pipes": self.pipes.state(), "hazards": self.hazards.state(),
@@ -584,6 +605,7 @@ class Device:
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
+        blas.settle()  # (queued work must not write into the restored memory)
         self.core.restore(snap["core"])
         self.regs.restore(snap["regs"])
         self.cfgregs.load_state(snap["cfg"])

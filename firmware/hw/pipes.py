@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from firmware.hw.clock import Clock
 from firmware.hw.timeline import Span
+from firmware.hw.units import blas
+from firmware.hw.units.cube import C_REGION
 from firmware.hw.units.faults import DeviceFault
 from isa.core.api import IRQ_LINES
 
@@ -39,8 +41,11 @@ class PlanLike(Protocol):
     reads: Sequence[tuple[int, int]]
     writes: Sequence[tuple[int, int]]
     cycles: int
+    deferred: bool
 
     def execute(self) -> Any: ...
+
+    def touches(self, region: str) -> bool: ...
 
 
 class Entry:
@@ -383,6 +388,8 @@ class PipeFront:
         dev = self.dev
         plan = entry.plan
         if plan is not None:
+            if blas.in_flight and not plan.deferred and plan.touches(C_REGION):
+                blas.settle()  # queued mmads first: they still write C tiles
             try:
                 plan.execute()
             except DeviceFault as fault:

@@ -202,6 +202,12 @@ class Core:
         """A zero-copy uint8 view of a region's buffer (read-only for executable regions)."""
         return self.memory.view(region_name)
 
+    def set_fence(self, addr: int, flag_address: int) -> None:
+        """Make the core's loads and stores in the RAM region holding `addr` first wait until the C
+        `int` at `flag_address` is 0 (another thread's writes into it in flight); 0 removes it."""
+        if not lib.core_set_fence(self._c, addr, ffi.cast("void *", flag_address)):
+            raise NpuError(f"set_fence: 0x{addr:08x} is not in a RAM region")
+
     # ------------------------------------------------------------ callbacks
     @property
     def mmio(self) -> object | None:

@@ -51,6 +51,7 @@ typedef struct region {
     insn_t *pre;                  /* executable regions: size/4 entries + an OP_END sentinel */
     uint64_t *bp_bits;            /* executable regions: one bit per word with a breakpoint */
     uint8_t *wbits[2];            /* one byte per 64-byte granule, nonzero when watched: reads [0], writes [1] */
+    const int *fence;             /* nonzero while another thread may still write the region: wait first */
 } region_t;
 
 /* The last RAM region a load (or store) hit; `lim` is 0 when every access must take the slow path. */
@@ -144,11 +145,13 @@ void core_set_time_base(core_t *c, uint64_t tick, uint64_t cycle, uint32_t ticks
 int core_csr_read(core_t *c, uint32_t num, uint32_t *value);
 int core_csr_write(core_t *c, uint32_t num, uint32_t value);
 void core_deliver_trap(core_t *c, uint32_t cause, uint32_t tval);
+int core_set_fence(core_t *c, uint32_t addr, const void *flag);
 int core_resident_pages(uint8_t *host, uint64_t len, uint8_t *vec);
 /* END python interface */
 
 /* Shared between the loop and the memory/system helpers (not part of the Python interface). */
 region_t *core_find_region(core_t *c, uint32_t addr);
+void fence_wait(const region_t *r);
 int mem_load(core_t *c, uint32_t addr, uint32_t size, uint32_t *out);
 int mem_store(core_t *c, uint32_t addr, uint32_t size, uint32_t value);
 void trace_record(core_t *c, uint32_t kind, uint32_t pc, uint32_t addr, uint32_t size, uint32_t value);

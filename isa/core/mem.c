@@ -1,5 +1,6 @@
 /* Memory: regions, the slow paths of loads and stores (region lookup, permissions,
  * MMIO callbacks, watchpoints, the trace ring), breakpoints and predecode upkeep. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,10 +83,30 @@ void core_reset_caches(core_t *c)
     memset(&c->st, 0, sizeof c->st);
 }
 
+/* A region whose writes may still be in flight on another thread (the cube's queued work
+ * into L0C): its loads and stores always take the slow path, which waits for `flag` to
+ * clear first. NULL removes the fence. Returns 0 when addr is in no RAM region. */
+int core_set_fence(core_t *c, uint32_t addr, const void *flag)
+{
+    region_t *r = core_find_region(c, addr);
+    if (!r || !r->host)
+        return 0;
+    r->fence = flag;
+    core_reset_caches(c);
+    return 1;
+}
+
+void fence_wait(const region_t *r)
+{
+    while (__atomic_load_n(r->fence, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
 static void fill_cache(memcache_t *m, const region_t *r, int store)
 {
     m->base = r->base;
-    m->lim = store && r->pre ? 0 : r->size - 3;  /* stores into code take the slow path */
+    /* stores into code and accesses to a fenced region take the slow path */
+    m->lim = (store && r->pre) || r->fence ? 0 : r->size - 3;
     m->host = r->host;
     m->wbits = r->wbits[store];
 }
@@ -166,6 +187,8 @@ int mem_load(core_t *c, uint32_t addr, uint32_t size, uint32_t *out)
         }
         mmio_stop(c, ACC_READ, addr, size, v);
     } else {
+        if (r->fence)
+            fence_wait(r);
         v = host_read(r->host + (addr - r->base), size);
         fill_cache(&c->ld, r, 0);
     }
@@ -202,6 +225,8 @@ int mem_store(core_t *c, uint32_t addr, uint32_t size, uint32_t value)
         if (r->wbits[1])
             check_watch(c, ACC_WRITE, addr, size, 0, value, 0);
     } else {
+        if (r->fence)
+            fence_wait(r);
         uint8_t *p = r->host + (addr - r->base);
         uint32_t old = host_read(p, size);
         memcpy(p, &value, size);

@@ -1,4 +1,4 @@
-"""The cube's C tile kernel (`_mmad`, mmad.c) bound to numpy's own OpenBLAS.
+"""The cube's C tile kernel (`_mmad`, mmad.c) bound to numpy's own OpenBLAS, and its worker.
 
 threadpoolctl finds the OpenBLAS numpy loaded (its path and symbol prefix/suffix); ctypes
 opens that same library and hands the kernel raw pointers to `cblas_sgemm`
@@ -6,6 +6,13 @@ and the thread-count functions. Sharing numpy's library (rather than another BLA
 one set of kernels, so the C path and the numpy path give the same bits. Without the
 compiled module, another BLAS (MKL, BLIS) or a missing symbol, `kernel()` is None and the
 cube does the same arithmetic through numpy.
+
+The worker: `submit` queues an mmad for the kernel's worker thread (inputs copied at the
+call) and returns, so the device model goes on while the host's second core multiplies.
+Until `settle()` has run, the queued mmads' C tiles may still be changing: the device
+settles before anything else reads or writes them (see `Device`, `PipeFront.retire` and the
+core's fence on L0C). The arrays the queued work writes into are kept referenced here until
+then, so their memory cannot be freed under the worker.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ from functools import cache
 from typing import Any
 
 BACKENDS = ("openblas", "numpy")
-_state = {"forced": ""}
+_state = {"forced": "", "worker": True}
 _keep: list[Any] = []  # the opened BLAS stays referenced as long as its pointers are used
+# What queued work writes into, until `settle` (truthy exactly while work may be in flight).
+in_flight: list[Any] = []
 
 
 @cache
@@ -72,22 +81,61 @@ def select_backend(name: str) -> str:
     """Force a GEMM path (tests compare them); returns the previous one."""
     if name not in available_backends():
         raise ValueError(f"cube backend '{name}' is not available here")
+    settle()
     previous = backend()
     _state["forced"] = "" if name == "openblas" else name
     return previous
 
 
-def use_helper_thread(want: bool) -> bool:
-    """Let a helper thread take a tile's second row part (off by default: see mmad.c); returns the old one."""
-    k = _bind()
-    return bool(k.lib.mmad_helper(int(want))) if k is not None else False
+def use_worker(want: bool) -> bool:
+    """Queue mmads on the worker thread (on by default) or run them on the caller's; returns the old
+    setting. The bits are the same either way: each job is the same single-threaded BLAS calls."""
+    settle()
+    previous = _state["worker"]
+    _state["worker"] = bool(want)
+    return previous
 
 
-def helper_stats() -> dict[str, int]:
-    """Row parts run by the kernel, how many the helper thread ran, and how often it backed off."""
+def submit(kern: Any, code: int, ptrs: list[Any], m: int, k: int, n: int, overwrite: bool, kchunk: int,
+           split: int, target: Any) -> bool:
+    """Queue one mmad on the worker (`target` is the array it writes); False when it was not
+    queued (worker off or unavailable) and the caller must run it now."""
+    if not _state["worker"]:
+        return False
+    if kern.lib.mmad_submit(code, *ptrs, m, k, n, int(overwrite), kchunk, split) != 0:
+        return False
+    in_flight.append(target)
+    return True
+
+
+def settle() -> None:
+    """Wait until every queued mmad has written its C tile (cheap when nothing is queued)."""
+    if in_flight:
+        queued = len(in_flight)  # (another thread's device may queue more meanwhile: those stay)
+        _mmad_lib().mmad_drain()
+        del in_flight[:queued]
+
+
+def _mmad_lib() -> Any:
+    from firmware.hw.units import _mmad
+
+    return _mmad.lib
+
+
+def busy_flag_address() -> int | None:
+    """The address of the kernel's C flag that is nonzero while queued work is in flight (the core's
+    fence waits on it), or None without the C kernel."""
     k = _bind()
     if k is None:
-        return {"parts": 0, "helper_parts": 0, "backoffs": 0}
-    out = k.ffi.new("long[3]")
+        return None
+    return int(k.ffi.cast("intptr_t", k.ffi.addressof(k.lib, "mmad_busy")))
+
+
+def stats() -> dict[str, int]:
+    """mmads the kernel ran on the caller's thread and mmads it queued for the worker, so far."""
+    k = _bind()
+    if k is None:
+        return {"run": 0, "queued": 0}
+    out = k.ffi.new("long[2]")
     k.lib.mmad_stats(out)
-    return {"parts": out[0], "helper_parts": out[1], "backoffs": out[2]}
+    return {"run": out[0], "queued": out[1]}

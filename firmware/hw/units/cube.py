@@ -13,12 +13,18 @@ rs2 in L0B, C is mm_m x mm_n at rd in L0C, each contiguous and aligned to its el
 - mm_flags bit 0 set: C is overwritten instead of accumulated (C is then not read).
 
 Two paths do the same arithmetic to the bit: the C kernel (mmad.c through blas.py:
-numpy's OpenBLAS called straight into L0C, no temporary, large tiles cut in two row
-parts that a helper thread may share when asked to) and numpy (the fallback, and the reference the
-tests compare it with). Every BLAS call is single-threaded and the cuts depend on the
-shape alone: OpenBLAS rounds differently with two threads or other row blocks, and a
-result must never depend on the host's thread count. A numpy-path mmad sets numpy's
-BLAS to one thread and restores the count after, so the host's own numpy is unaffected.
+numpy's OpenBLAS called straight into L0C, no temporary, large tiles cut in two row parts)
+and numpy (the fallback, and the reference the tests compare it with). Every BLAS call is
+single-threaded and the cuts depend on the shape alone: OpenBLAS rounds differently with
+two threads or other row blocks, and a result must never depend on the host's thread
+count. A numpy-path mmad sets numpy's BLAS to one thread and restores the count after, so
+the host's own numpy is unaffected.
+
+In a device (its memory `allow_deferred`), the C kernel queues each mmad on its worker
+thread when the mmad completes, with copies of A and B, and the device model goes on: only
+C_REGION is still being written, in mmad order, until `blas.settle()` (which the device
+calls before anything else touches C_REGION). Anywhere else an mmad is done when `execute`
+returns.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.units.plan import Plan
 
 DTYPES = {0: "fp16", 1: "int8", 2: "int4"}
+C_REGION = "l0c"  # where C lives: the only memory queued mmads still write
 FLAG_OVERWRITE = 1 << 0
 _IN_BYTES = {"fp16": 2.0, "int8": 1.0, "int4": 0.5}
 _ACC = {"fp16": np.float32, "int8": np.int32, "int4": np.int32}
@@ -93,7 +100,7 @@ def one_blas_thread() -> Iterator[None]:
 def plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory: DeviceMemory) -> Plan:
     """Validate an mmad against the sampled cfg registers and return its plan (memoised per operands)."""
     key = ("mmad", c_addr, a_addr, b_addr, cfg["mm_m"], cfg["mm_k"], cfg["mm_n"], cfg["mm_dtype"],
-           cfg["mm_flags"] & FLAG_OVERWRITE)
+           cfg["mm_flags"] & FLAG_OVERWRITE, memory.allow_deferred)
     return memory.memo(key, lambda: _plan(c_addr, a_addr, b_addr, cfg, memory)).copy()
 
 
@@ -125,11 +132,12 @@ def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory:
     else:
         a = memory.as_array(a_addr, np.uint8, (m, k // 2), "cube_bad_operand", "l0a", "A")
         b = memory.as_array(b_addr, np.uint8, (k, n // 2), "cube_bad_operand", "l0b", "B")
-    c = memory.as_array(c_addr, _ACC[dtype], (m, n), "cube_bad_operand", "l0c", "C")
+    c = memory.as_array(c_addr, _ACC[dtype], (m, n), "cube_bad_operand", C_REGION, "C")
     a_range, b_range, c_range = (a_addr, a.nbytes), (b_addr, b.nbytes), (c_addr, c.nbytes)
     split = row_split(m, k, n)
     kchunk = K_CHUNK[dtype]
     ptrs: list = []  # the C kernel's views of A, B and C, made on first use
+    deferred = memory.allow_deferred
 
     def run() -> None:
         kern = blas.kernel()
@@ -137,22 +145,26 @@ def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory:
             if not ptrs:
                 fb = kern.ffi.from_buffer
                 ptrs.extend((fb(a), fb(b), fb(c, require_writable=True)))
+            if deferred and blas.submit(kern, code, ptrs, m, k, n, overwrite, kchunk, split, c):
+                return
             if kern.lib.mmad_run(code, *ptrs, m, k, n, int(overwrite), kchunk, split) == 0:
                 return
+        blas.settle()  # (queued mmads first: C accumulates in order)
         with one_blas_thread():
             _mmad_numpy(a, b, c, m, k, n, overwrite, dtype, split)
 
     reads = [a_range, b_range] + ([] if overwrite else [c_range])
     return Plan(reads, [c_range], costs.cube_cycles(m, k, n, dtype), run,
-                what=f"mmad {dtype} {m}x{k}x{n}{' overwrite' if overwrite else ''}")
+                what=f"mmad {dtype} {m}x{k}x{n}{' overwrite' if overwrite else ''}",
+                regions=("l0a", "l0b", C_REGION), deferred=deferred)
 
 
 def row_split(m: int, k: int, n: int) -> int:
     """Where a tile's rows are cut into two parts (0: one part), by shape alone.
 
-    Each part is its own BLAS call, on whichever thread takes it, so the cut decides the
-    rounding and the number of host threads never does. Tiles below PARALLEL_MIN_MKN
-    multiply-adds stay whole: a second thread would cost more than it saves.
+    Each part is its own BLAS call, so the cut decides the rounding and the number of host
+    threads never does. (The cut let a second thread share large tiles once; it stays,
+    since it is part of the bits every image's results were checked against.)
     """
     if m * k * n < PARALLEL_MIN_MKN or m < 32:
         return 0

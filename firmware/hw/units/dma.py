@@ -84,7 +84,7 @@ def _plan(raw: bytes, name: str, memory: DeviceMemory, desc_addr: int | None) ->
     reads, writes, run = _BUILDERS[xform](d, memory)
     moved = sum(n for _, n in writes)
     return Plan(reads, writes, costs.dma_cycles(route, moved), run,
-                what=f"dma {name} {src_region}->{dst_region} {xform} {moved} B")
+                what=f"dma {name} {src_region}->{dst_region} {xform} {moved} B", regions=route)
 
 
 def _src_rows(d: Descriptor, memory: DeviceMemory, rows: int | None = None) -> np.ndarray:

@@ -1,32 +1,26 @@
-/* The cube's tile GEMM in C (compiled together with fp16.c by mmad_build.py).
+/* The cube's C tile kernel (`_mmad`, mmad.c, compiled together with fp16.c by mmad_build.py).
  *
- * One call does a whole `npu.mmad`: widen A and B to fp32 (fp16.c), then float32 BLAS
- * (numpy's own OpenBLAS, bound at run time by blas.py) on row parts of the tile. fp16
- * accumulates straight into L0C (beta = 1, K in chunks the caller gives); int8/int4 go
- * through an fp32 temporary per exact K chunk, added into L0C with int32 wrap-around.
+ * One job is a whole `npu.mmad`: widen A and B to fp32 (fp16.c), then float32 BLAS (numpy's
+ * own OpenBLAS, bound at run time by blas.py) on at most two row parts of the tile, cut by
+ * shape alone. fp16 accumulates straight into L0C (beta = 1, K in chunks the caller gives);
+ * int8/int4 go through an fp32 temporary per exact K chunk, added into L0C with int32
+ * wrap-around. Every sgemm runs with one BLAS thread, so the bits never depend on the host.
  *
- * The caller splits the rows in at most two parts, by shape alone. The parts are always
- * computed as separate single-threaded sgemm calls, so the result is the same bits
- * whether one thread does both or a helper thread takes the second: the host's thread
- * count never shows in the result.
- *
- * The helper is off unless asked for (mmad_helper): on the busy two-core host it was
- * measured on, it sped up back-to-back tiles (256x128x256: ~140-180 us instead of ~220)
- * but slowed a real tile loop, whose DMAs between tiles leave it either polling on the
- * caller's core or asleep and waking too late. When on, it only takes a part nobody has
- * started (the caller claims parts too); one descheduled in the middle of its part
- * makes the caller wait, so after a wait of more than twice the caller's own part (more
- * than a late wake-up explains) it sits out the next tiles: twice as many after each
- * such stall (up to BACKOFF_MAX), half as many after each tile it shared well.
+ * Two ways to run a job, same arithmetic and same bits:
+ * - mmad_run: now, on the caller's thread (after any queued jobs, so order is kept);
+ * - mmad_submit: queued for the worker thread, in order, with copies of A and B taken at
+ *   the call (the mmad reads its inputs when it completes, which is when the device calls
+ *   this). The device thread goes on with the next instruction while the worker multiplies;
+ *   only C is still being written. Whoever reads or writes that C first waits for the queue
+ *   to empty: mmad_drain from the device's Python side, and the control core's loads and
+ *   stores through the flag `mmad_busy` (see the core's region fences), which is nonzero
+ *   from a submit until the queue has emptied.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef void (*sgemm32_fn)(int, int, int, int32_t, int32_t, int32_t, float, const float *, int32_t,
@@ -36,12 +30,8 @@ typedef void (*sgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, float, cons
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 
-enum { ROW_MAJOR = 101, NO_TRANS = 111, MAX_PARTS = 2 };
-/* The helper polls this long for the next tile before it sleeps (a tile follows the
- * previous one after its DMAs, tens of microseconds). It polls with sched_yield, not a
- * busy pause loop: on a busy host a pausing helper takes the core the caller needs. */
-#define SPIN_NS 500000L
-enum { BACKOFF_MIN = 16, BACKOFF_MAX = 4096 };
+enum { ROW_MAJOR = 101, NO_TRANS = 111 };
+enum { QUEUE = 8 };  /* jobs in flight at most: a submit past this waits for the oldest */
 
 static struct {
     void *sgemm;
@@ -52,44 +42,42 @@ static struct {
 
 typedef struct {
     int dtype;  /* 0 fp16, 1 int8, 2 int4 */
-    const uint8_t *a;
+    const uint8_t *a, *b;
     void *c;
-    int m, k, n, overwrite, kchunk;
-    int bounds[MAX_PARTS + 1];
-    float *a32, *b32, *t32;
+    int m, k, n, overwrite, kchunk, split;
 } job_t;
 
-static job_t job;
-/* gen << 32 | next part << 16 | parts: claiming a part is one compare-and-swap */
-static _Atomic uint64_t state;
-static atomic_int done;
-static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int want_helper = 0;
-static int backoff_left, backoff_next = BACKOFF_MIN;  /* tiles the helper sits out */
-static atomic_long stats[3];  /* parts run, parts the helper ran, backoffs */
-static pid_t helper_pid;  /* the process the helper was started in (0: none) */
+typedef struct { float *p; size_t n; } buf_t;
+typedef struct { buf_t a32, b32, t32; } scratch_t;
 
-static struct { float *p; size_t n; } scratch[3];
+/* A queued job and the copies of its inputs (kept and grown between jobs). */
+typedef struct {
+    job_t job;
+    uint8_t *a, *b;
+    size_t a_cap, b_cap;
+} slot_t;
 
-static float *scratch_get(int i, size_t n)
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;  /* one caller at a time */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER;   /* a job was queued */
+static pthread_cond_t q_done = PTHREAD_COND_INITIALIZER;   /* a job finished */
+static slot_t slots[QUEUE];
+static unsigned q_head, q_tail;  /* jobs [q_head, q_tail) are queued; the worker runs q_head */
+static pid_t worker_pid;  /* the process the worker was started in (0: none) */
+static scratch_t caller_scratch, worker_scratch;
+static long stats[2];  /* jobs run now, jobs queued (under q_lock) */
+int mmad_busy;  /* nonzero from a submit until the queue is empty again (atomic access) */
+
+static float *buf_get(buf_t *b, size_t n)
 {
-    if (scratch[i].n < n) {
-        float *p = realloc(scratch[i].p, n * sizeof(float));
+    if (b->n < n) {
+        float *p = realloc(b->p, n * sizeof(float));
         if (!p)
             return NULL;
-        scratch[i].p = p;
-        scratch[i].n = n;
+        b->p = p;
+        b->n = n;
     }
-    return scratch[i].p;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    return b->p;
 }
 
 static void sgemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta,
@@ -117,23 +105,33 @@ static void widen(int dtype, const uint8_t *src, float *dst, size_t count)
 
 static const size_t in_bits[3] = {16, 8, 4};
 
-static void run_part(int part)
+static size_t in_bytes(int dtype, size_t count) { return count * in_bits[dtype] / 8; }
+
+/* Make `s` big enough for `j`; 0, or -2 when out of memory. */
+static int reserve(scratch_t *s, const job_t *j)
 {
-    const int r0 = job.bounds[part], rows = job.bounds[part + 1] - r0;
-    const int k = job.k, n = job.n;
-    float *a32 = job.a32 + (size_t)r0 * k;
-    widen(job.dtype, job.a + (size_t)r0 * k * in_bits[job.dtype] / 8, a32, (size_t)rows * k);
-    for (int k0 = 0; k0 < k; k0 += job.kchunk) {
-        const int kk = k - k0 < job.kchunk ? k - k0 : job.kchunk;
-        const int first = job.overwrite && k0 == 0;
-        if (job.dtype == 0) {
-            sgemm(rows, n, kk, a32 + k0, k, job.b32 + (size_t)k0 * n, n, first ? 0.0f : 1.0f,
-                  (float *)job.c + (size_t)r0 * n, n);
+    const size_t mk = (size_t)j->m * j->k, kn = (size_t)j->k * j->n, mn = (size_t)j->m * j->n;
+    if (!buf_get(&s->a32, mk) || !buf_get(&s->b32, kn) || (j->dtype && !buf_get(&s->t32, mn)))
+        return -2;
+    return 0;
+}
+
+/* Rows [r0, r1) of the job, K chunk by K chunk. */
+static void run_part(const job_t *j, const scratch_t *s, int r0, int r1)
+{
+    const int rows = r1 - r0, k = j->k, n = j->n;
+    const float *a32 = s->a32.p + (size_t)r0 * k;
+    for (int k0 = 0; k0 < k; k0 += j->kchunk) {
+        const int kk = k - k0 < j->kchunk ? k - k0 : j->kchunk;
+        const int first = j->overwrite && k0 == 0;
+        if (j->dtype == 0) {
+            sgemm(rows, n, kk, a32 + k0, k, s->b32.p + (size_t)k0 * n, n, first ? 0.0f : 1.0f,
+                  (float *)j->c + (size_t)r0 * n, n);
             continue;
         }
-        float *t = job.t32 + (size_t)r0 * n;
-        int32_t *c = (int32_t *)job.c + (size_t)r0 * n;
-        sgemm(rows, n, kk, a32 + k0, k, job.b32 + (size_t)k0 * n, n, 0.0f, t, n);
+        float *t = s->t32.p + (size_t)r0 * n;
+        int32_t *c = (int32_t *)j->c + (size_t)r0 * n;
+        sgemm(rows, n, kk, a32 + k0, k, s->b32.p + (size_t)k0 * n, n, 0.0f, t, n);
         const size_t count = (size_t)rows * n;
         if (first) {
             for (size_t i = 0; i < count; i++)
@@ -145,62 +143,99 @@ static void run_part(int part)
     }
 }
 
-/* Claim and run parts of job `gen` until none is left. */
-static void work(uint32_t gen, int by_helper)
+/* The whole job on the calling thread (`s` reserved for it, BLAS set to one thread). */
+static void run_job(const job_t *j, const scratch_t *s)
 {
-    uint64_t s = atomic_load(&state);
-    for (;;) {
-        const uint32_t next = (uint32_t)(s >> 16) & 0xffffu, parts = (uint32_t)s & 0xffffu;
-        if ((uint32_t)(s >> 32) != gen || next >= parts)
-            return;
-        if (atomic_compare_exchange_weak(&state, &s, s + (1u << 16))) {
-            run_part((int)next);
-            atomic_fetch_add(&stats[1], by_helper);
-            atomic_fetch_add(&done, 1);
-            s = atomic_load(&state);
-        }
-    }
+    widen(j->dtype, j->a, s->a32.p, (size_t)j->m * j->k);
+    widen(j->dtype, j->b, s->b32.p, (size_t)j->k * j->n);
+    const int cut = j->split > 0 && j->split < j->m ? j->split : j->m;
+    run_part(j, s, 0, cut);
+    if (cut < j->m)
+        run_part(j, s, cut, j->m);
 }
 
-static long elapsed_ns(const struct timespec *t0)
+/* BLAS to one thread; returns the count to give back with `threads_back`. */
+static int one_thread(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+    const int threads = blas.get_threads();
+    if (threads != 1)
+        blas.set_threads(1);
+    return threads;
 }
 
-static void *helper_main(void *arg)
+static void threads_back(int threads)
+{
+    if (threads != 1)
+        blas.set_threads(threads);
+}
+
+/* Runs queued jobs in order. BLAS stays on one thread while jobs follow each other and gets
+ * its count back before the queue is seen empty (under q_lock, so no job can slip in after),
+ * so the host's numpy finds BLAS as it was whenever it may run. */
+static void *worker_main(void *arg)
 {
     (void)arg;
-    uint32_t seen = (uint32_t)(atomic_load(&state) >> 32);
+    pthread_mutex_lock(&q_lock);
     for (;;) {
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        unsigned spins = 0;
-        while ((uint32_t)(atomic_load(&state) >> 32) == seen) {
-            sched_yield();
-            if (++spins % 4 == 0 && elapsed_ns(&t0) > SPIN_NS) {
-                pthread_mutex_lock(&wake_lock);
-                while ((uint32_t)(atomic_load(&state) >> 32) == seen)
-                    pthread_cond_wait(&wake, &wake_lock);
-                pthread_mutex_unlock(&wake_lock);
+        while (q_head == q_tail)
+            pthread_cond_wait(&q_work, &q_lock);
+        pthread_mutex_unlock(&q_lock);
+        const int threads = one_thread();
+        pthread_mutex_lock(&q_lock);
+        for (int last = 0; !last;) {
+            const slot_t *slot = &slots[q_head % QUEUE];
+            pthread_mutex_unlock(&q_lock);
+            run_job(&slot->job, &worker_scratch);
+            pthread_mutex_lock(&q_lock);
+            last = q_head + 1 == q_tail;
+            if (last) {
+                threads_back(threads);
+                __atomic_store_n(&mmad_busy, 0, __ATOMIC_RELEASE);
             }
+            q_head++;
+            pthread_cond_broadcast(&q_done);
         }
-        seen = (uint32_t)(atomic_load(&state) >> 32);
-        work(seen, 1);
     }
     return NULL;
 }
 
-/* fork: wait for a call in flight; the child starts without a helper (threads do not fork) */
-static void before_fork(void) { pthread_mutex_lock(&call_lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&call_lock); }
+/* Wait until every queued job has finished (q_lock held). */
+static void drain_locked(void)
+{
+    while (q_head != q_tail)
+        pthread_cond_wait(&q_done, &q_lock);
+}
+
+void mmad_drain(void)
+{
+    if (!__atomic_load_n(&mmad_busy, __ATOMIC_ACQUIRE))
+        return;
+    pthread_mutex_lock(&q_lock);
+    drain_locked();
+    pthread_mutex_unlock(&q_lock);
+}
+
+/* fork: let queued jobs finish and hold the locks; the child starts without a worker
+ * (threads do not fork) and starts one of its own on its first submit. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&call_lock);
+    pthread_mutex_lock(&q_lock);
+    drain_locked();
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&q_lock);
+    pthread_mutex_unlock(&call_lock);
+}
 
 static void after_fork_child(void)
 {
-    pthread_mutex_init(&wake_lock, NULL);
-    pthread_cond_init(&wake, NULL);
-    helper_pid = 0;
+    pthread_cond_init(&q_work, NULL);
+    pthread_cond_init(&q_done, NULL);
+    worker_pid = 0;
+    pthread_mutex_unlock(&q_lock);
     pthread_mutex_unlock(&call_lock);
 }
 
@@ -209,22 +244,24 @@ static void register_fork_handlers(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-static void ensure_helper(void)
+/* Start this process's worker if it has none; 0 when there is one. */
+static int ensure_worker(void)
 {
     pid_t pid = getpid();
-    if (helper_pid == pid)
-        return;
+    if (worker_pid == pid)
+        return 0;
     pthread_t thread;
     pthread_attr_t attr;
     sigset_t all, old;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);  /* the helper inherits it: signals stay with Python's threads */
+    pthread_sigmask(SIG_SETMASK, &all, &old);  /* the worker inherits it: signals stay with Python's threads */
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&thread, &attr, helper_main, NULL) == 0)
-        helper_pid = pid;
+    if (pthread_create(&thread, &attr, worker_main, NULL) == 0)
+        worker_pid = pid;
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return worker_pid == pid ? 0 : -3;
 }
 
 int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
@@ -232,6 +269,7 @@ int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_fork_handlers);
     pthread_mutex_lock(&call_lock);
+    mmad_drain();
     blas.sgemm = sgemm_fn;
     blas.int64 = int64;
     blas.set_threads = (set_threads_fn)set_threads;
@@ -240,91 +278,95 @@ int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
     return sgemm_fn && set_threads && get_threads;
 }
 
-int mmad_helper(int want)
-{
-    pthread_mutex_lock(&call_lock);
-    int previous = want_helper;
-    want_helper = want ? 1 : 0;
-    backoff_left = 0;  /* switched (back) on: trust it afresh */
-    backoff_next = BACKOFF_MIN;
-    pthread_mutex_unlock(&call_lock);
-    return previous;
-}
-
-/* Run the job's parts with the helper: publish them, claim what is left, wait for the rest. */
-static void share(int parts)
-{
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    atomic_store(&done, 0);
-    const uint32_t gen = (uint32_t)(atomic_load(&state) >> 32) + 1;
-    atomic_store(&state, (uint64_t)gen << 32 | (uint64_t)parts);
-    pthread_mutex_lock(&wake_lock);
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&wake_lock);
-    work(gen, 0);
-    if (atomic_load(&done) == parts)
-        return;  /* the helper took nothing: it cost nothing */
-    const long own = elapsed_ns(&t0);
-    for (unsigned spins = 1; atomic_load(&done) < parts; spins++) {
-        if (spins % 64)
-            cpu_relax();
-        else
-            sched_yield();  /* the helper runs the other part; let it have a core */
-    }
-    if (elapsed_ns(&t0) - own > 2 * own) {  /* a stall, not a late start: descheduled mid-part */
-        backoff_left = backoff_next;
-        backoff_next = backoff_next < BACKOFF_MAX ? 2 * backoff_next : BACKOFF_MAX;
-        atomic_fetch_add(&stats[2], 1);
-    } else if (backoff_next > BACKOFF_MIN) {
-        backoff_next /= 2;
-    }
-}
-
-/* Counters since the start: parts run, parts the helper ran, times the helper backed off. */
+/* Jobs run on the caller's thread and jobs queued for the worker, since the start. */
 void mmad_stats(long *out)
 {
-    for (int i = 0; i < 3; i++)
-        out[i] = atomic_load(&stats[i]);
+    pthread_mutex_lock(&q_lock);
+    out[0] = stats[0];
+    out[1] = stats[1];
+    pthread_mutex_unlock(&q_lock);
 }
 
-/* C[m x n] (+)= A[m x k] x B[k x n]; rows [0, split) and [split, m) are separate parts
- * (split 0 or m: one part). Returns 0, -1 when no BLAS is bound, -2 when out of memory. */
+static job_t make_job(int dtype, const void *a, const void *b, void *c, int m, int k, int n,
+                      int overwrite, int kchunk, int split)
+{
+    return (job_t){dtype, a, b, c, m, k, n, overwrite, kchunk, split};
+}
+
+/* C[m x n] (+)= A[m x k] x B[k x n] now, after any queued jobs; rows [0, split) and [split, m)
+ * are separate parts (split 0 or m: one part). Returns 0, -1 when no BLAS is bound, -2 when
+ * out of memory. */
 int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
              int kchunk, int split)
 {
     pthread_mutex_lock(&call_lock);
-    if (!blas.sgemm) {
-        pthread_mutex_unlock(&call_lock);
-        return -1;
+    int rc = blas.sgemm ? 0 : -1;
+    const job_t j = make_job(dtype, a, b, c, m, k, n, overwrite, kchunk, split);
+    if (!rc)
+        rc = reserve(&caller_scratch, &j);
+    if (!rc) {
+        mmad_drain();
+        const int threads = one_thread();
+        run_job(&j, &caller_scratch);
+        threads_back(threads);
+        pthread_mutex_lock(&q_lock);
+        stats[0]++;
+        pthread_mutex_unlock(&q_lock);
     }
-    float *a32 = scratch_get(0, (size_t)m * k), *b32 = scratch_get(1, (size_t)k * n);
-    float *t32 = dtype ? scratch_get(2, (size_t)m * n) : NULL;
-    if (!a32 || !b32 || (dtype && !t32)) {
-        pthread_mutex_unlock(&call_lock);
-        return -2;
-    }
-    const int parts = split > 0 && split < m ? 2 : 1;
-    job = (job_t){dtype, a, c, m, k, n, overwrite, kchunk, {0, parts == 2 ? split : m, m}, a32, b32, t32};
-    widen(dtype, b, b32, (size_t)k * n);
-    const int threads = blas.get_threads();
-    if (threads != 1)
-        blas.set_threads(1);
-    int helped = parts > 1 && want_helper;
-    if (helped && backoff_left > 0) {
-        backoff_left--;
-        helped = 0;
-    }
-    if (helped)
-        ensure_helper();
-    if (helped && helper_pid == getpid())
-        share(parts);
-    else
-        for (int part = 0; part < parts; part++)
-            run_part(part);
-    atomic_fetch_add(&stats[0], parts);
-    if (threads != 1)
-        blas.set_threads(threads);
     pthread_mutex_unlock(&call_lock);
+    return rc;
+}
+
+/* Copy `n` bytes into a slot buffer, growing it; 0 or -2. */
+static int keep_copy(uint8_t **buf, size_t *cap, const void *src, size_t n)
+{
+    if (*cap < n) {
+        uint8_t *p = realloc(*buf, n);
+        if (!p)
+            return -2;
+        *buf = p;
+        *cap = n;
+    }
+    memcpy(*buf, src, n);
     return 0;
+}
+
+/* The same job queued for the worker, with A and B copied now: returns once it is queued
+ * (0), or -1 (no BLAS), -2 (out of memory), -3 (no worker thread): then nothing was
+ * queued and the caller runs the job itself. */
+int mmad_submit(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
+                int kchunk, int split)
+{
+    pthread_mutex_lock(&call_lock);
+    int rc = blas.sgemm ? ensure_worker() : -1;
+    job_t j = make_job(dtype, a, b, c, m, k, n, overwrite, kchunk, split);
+    pthread_mutex_lock(&q_lock);
+    if (!rc) {
+        while (q_tail - q_head == QUEUE)
+            pthread_cond_wait(&q_done, &q_lock);
+        if (worker_scratch.a32.n < (size_t)m * k || worker_scratch.b32.n < (size_t)k * n ||
+            (dtype && worker_scratch.t32.n < (size_t)m * n)) {
+            drain_locked();  /* the worker's buffers grow only while it is idle */
+            rc = reserve(&worker_scratch, &j);
+        }
+    }
+    pthread_mutex_unlock(&q_lock);
+    slot_t *slot = &slots[q_tail % QUEUE];  /* free: the worker only reads [q_head, q_tail) */
+    if (!rc)
+        rc = keep_copy(&slot->a, &slot->a_cap, a, in_bytes(dtype, (size_t)m * k));
+    if (!rc)
+        rc = keep_copy(&slot->b, &slot->b_cap, b, in_bytes(dtype, (size_t)k * n));
+    if (!rc) {
+        j.a = slot->a;
+        j.b = slot->b;
+        slot->job = j;
+        pthread_mutex_lock(&q_lock);
+        __atomic_store_n(&mmad_busy, 1, __ATOMIC_RELEASE);
+        q_tail++;
+        stats[1]++;
+        pthread_cond_signal(&q_work);
+        pthread_mutex_unlock(&q_lock);
+    }
+    pthread_mutex_unlock(&call_lock);
+    return rc;
 }

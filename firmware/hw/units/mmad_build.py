@@ -14,10 +14,13 @@ _HERE = Path(__file__).resolve().parent
 ffibuilder = FFI()
 ffibuilder.cdef("""
     int mmad_bind(void *sgemm, int int64, void *set_threads, void *get_threads);
-    int mmad_helper(int want);
     void mmad_stats(long *out);
     int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
                  int kchunk, int split);
+    int mmad_submit(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
+                    int kchunk, int split);
+    void mmad_drain(void);
+    extern int mmad_busy;
 """)
 ffibuilder.set_source(
     "firmware.hw.units._mmad",

@@ -65,6 +65,7 @@ PROGRAM_DEFINES: dict[str, dict[str, int]] = {
     "cube_loop": {"SIZE": 16},
     "hello": {"MAGIC": 1},
     "sleep_deadlock": {"TIMER": 0, "DELAY": 1000},
+    "l0c_peek": {"M": 256, "K": 128, "N": 256},
 }
 
 

@@ -1,8 +1,8 @@
 """The cube's two GEMM paths: the C kernel on numpy's OpenBLAS and the numpy fallback.
 
-They must give the same bits for every shape (edge tiles, split tiles, long K), with or
-without the helper thread and whatever numpy's BLAS thread count is, and leave that
-count as they found it.
+They must give the same bits for every shape (edge tiles, split tiles, long K), whether
+the kernel runs a tile on the caller's thread or queues it for its worker, and whatever
+numpy's BLAS thread count is, and leave that count as they found it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from firmware.hw.units import blas, convert, cube
 from firmware.hw.units.plan import reset_cfg
 
-# (path, helper thread): every way the cube can compute a tile
+# (path, queued for the worker): every way the cube can compute a tile
 WAYS = [("openblas", True), ("openblas", False), ("numpy", False)]
 needs_kernel = pytest.mark.skipif("openblas" not in blas.available_backends(),
                                   reason="the C kernel needs numpy on OpenBLAS and the built _mmad module")
@@ -29,16 +29,17 @@ needs_kernel = pytest.mark.skipif("openblas" not in blas.available_backends(),
 @pytest.fixture(autouse=True)
 def _restore_paths() -> Iterator[None]:
     before = blas.backend()
-    helper = blas.use_helper_thread(True)
+    worker = blas.use_worker(True)
     yield
     blas.select_backend(before)
-    blas.use_helper_thread(helper)
+    blas.use_worker(worker)
 
 
 def mmad(mem, a, b, c0, dtype, m, k, n, overwrite, way):
-    """C after one mmad computed the given way."""
+    """C after one mmad computed the given way (in memory that allows queued work, as a device's)."""
     blas.select_backend(way[0])
-    blas.use_helper_thread(way[1])
+    blas.use_worker(way[1])
+    mem.memory.allow_deferred = True
     cfg = reset_cfg()
     cfg.update(mm_m=m, mm_k=k, mm_n=n, mm_dtype=dtype, mm_flags=int(overwrite))
     a_at, b_at, c_at = mem.base["l0a"], mem.base["l0b"], mem.base["l0c"]
@@ -46,6 +47,7 @@ def mmad(mem, a, b, c0, dtype, m, k, n, overwrite, way):
     mem.put(b_at, b)
     mem.put(c_at, c0)
     cube.plan(c_at, a_at, b_at, cfg, mem.memory).execute()
+    blas.settle()
     return mem.get(c_at, c0.dtype, c0.shape)
 
 
@@ -189,9 +191,9 @@ def _split_tile_in_child(queue) -> None:
 
 
 @needs_kernel
-def test_a_forked_child_gets_a_helper_of_its_own(mem):
+def test_a_forked_child_gets_a_worker_of_its_own(mem):
     a, b, c0 = fp16_operands(np.random.default_rng(5), 256, 128, 256)
-    want = mmad(mem, a, b, c0, 0, 256, 128, 256, False, WAYS[0])  # the parent's helper is running
+    want = mmad(mem, a, b, c0, 0, 256, 128, 256, False, WAYS[0])  # the parent's worker is running
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_split_tile_in_child, args=(queue,))
@@ -202,10 +204,48 @@ def test_a_forked_child_gets_a_helper_of_its_own(mem):
 
 
 @needs_kernel
-def test_without_the_helper_the_caller_runs_every_part(mem):
-    a, b, c0 = fp16_operands(np.random.default_rng(6), 256, 128, 256)
-    before = blas.helper_stats()
-    mmad(mem, a, b, c0, 0, 256, 128, 256, True, ("openblas", False))
-    after = blas.helper_stats()
-    assert after["parts"] - before["parts"] == 2  # a split tile: two row parts
-    assert after["helper_parts"] == before["helper_parts"]
+@pytest.mark.parametrize(("deferred", "worker", "queued"), [(True, True, True), (True, False, False),
+                                                            (False, True, False)])
+def test_only_memory_that_allows_it_gets_queued_work(new_mem, deferred, worker, queued):
+    mem = new_mem("l0a", "l0b", "l0c")
+    mem.memory.allow_deferred = deferred
+    blas.use_worker(worker)
+    cfg = reset_cfg()
+    cfg.update(mm_m=64, mm_k=64, mm_n=64, mm_dtype=0, mm_flags=1)
+    before = blas.stats()
+    cube.plan(mem.base["l0c"], mem.base["l0a"], mem.base["l0b"], cfg, mem.memory).execute()
+    assert bool(blas.in_flight) == queued
+    blas.settle()
+    after = blas.stats()
+    counted = (after["queued"] - before["queued"], after["run"] - before["run"])
+    assert counted == ((1, 0) if queued else (0, 1))
+    assert not blas.in_flight
+
+
+@needs_kernel
+def test_queued_mmads_keep_their_order_and_the_inputs_they_were_given(new_mem):
+    """More mmads than the queue holds, accumulating into one C, each with inputs changed right
+    after it was queued: the worker's C is the caller's, bit for bit."""
+    m, k, n, count = 128, 96, 112, 20
+    rng = np.random.default_rng(8)
+    inputs = [fp16_operands(rng, m, k, n)[:2] for _ in range(count)]
+    c0 = rng.standard_normal((m, n)).astype(np.float32)
+    results = []
+    for way in WAYS:
+        mem = new_mem("l0a", "l0b", "l0c")
+        mem.memory.allow_deferred = True
+        blas.select_backend(way[0])
+        blas.use_worker(way[1])
+        cfg = reset_cfg()
+        cfg.update(mm_m=m, mm_k=k, mm_n=n, mm_dtype=0, mm_flags=0)
+        a_at, b_at, c_at = mem.base["l0a"], mem.base["l0b"], mem.base["l0c"]
+        mem.put(c_at, c0)
+        run = cube.plan(c_at, a_at, b_at, cfg, mem.memory).execute
+        for a, b in inputs:
+            mem.put(a_at, a)
+            mem.put(b_at, b)
+            run()
+            mem.put(a_at, np.zeros_like(a))  # too late to matter: the mmad has its inputs
+        blas.settle()
+        results.append(mem.get(c_at, np.float32, (m, n)))
+    assert all(np.array_equal(results[0], r) for r in results[1:])
