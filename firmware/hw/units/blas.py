@@ -131,11 +131,13 @@ def busy_flag_address() -> int | None:
     return int(k.ffi.cast("intptr_t", k.ffi.addressof(k.lib, "mmad_busy")))
 
 
-def stats() -> dict[str, int]:
-    """mmads the kernel ran on the caller's thread and mmads it queued for the worker, so far."""
+def stats() -> dict[str, float]:
+    """So far: mmads the kernel ran on the caller's thread (`run`) and queued for the worker
+    (`queued`), seconds the worker spent on them (`worker_s`) and seconds callers waited for it
+    (`wait_s`: settling, or a full queue)."""
     k = _bind()
     if k is None:
-        return {"run": 0, "queued": 0}
-    out = k.ffi.new("long[2]")
+        return {"run": 0, "queued": 0, "worker_s": 0.0, "wait_s": 0.0}
+    out = k.ffi.new("long[4]")
     k.lib.mmad_stats(out)
-    return {"run": out[0], "queued": out[1]}
+    return {"run": out[0], "queued": out[1], "worker_s": out[2] / 1e9, "wait_s": out[3] / 1e9}

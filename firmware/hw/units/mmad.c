@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef void (*sgemm32_fn)(int, int, int, int32_t, int32_t, int32_t, float, const float *, int32_t,
@@ -65,8 +66,24 @@ static slot_t slots[QUEUE];
 static unsigned q_head, q_tail;  /* jobs [q_head, q_tail) are queued; the worker runs q_head */
 static pid_t worker_pid;  /* the process the worker was started in (0: none) */
 static scratch_t caller_scratch, worker_scratch;
-static long stats[2];  /* jobs run now, jobs queued (under q_lock) */
+/* jobs run now, jobs queued, ns the worker spent on jobs, ns callers waited for it (under q_lock) */
+static long stats[4];
 int mmad_busy;  /* nonzero from a submit until the queue is empty again (atomic access) */
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Wait on `cond` (q_lock held), counting the time as the callers' wait. */
+static void wait_counted(pthread_cond_t *cond)
+{
+    const long t0 = now_ns();
+    pthread_cond_wait(cond, &q_lock);
+    stats[3] += now_ns() - t0;
+}
 
 static float *buf_get(buf_t *b, size_t n)
 {
@@ -185,8 +202,11 @@ static void *worker_main(void *arg)
         for (int last = 0; !last;) {
             const slot_t *slot = &slots[q_head % QUEUE];
             pthread_mutex_unlock(&q_lock);
+            const long t0 = now_ns();
             run_job(&slot->job, &worker_scratch);
+            const long spent = now_ns() - t0;
             pthread_mutex_lock(&q_lock);
+            stats[2] += spent;
             last = q_head + 1 == q_tail;
             if (last) {
                 threads_back(threads);
@@ -203,7 +223,7 @@ static void *worker_main(void *arg)
 static void drain_locked(void)
 {
     while (q_head != q_tail)
-        pthread_cond_wait(&q_done, &q_lock);
+        wait_counted(&q_done);
 }
 
 void mmad_drain(void)
@@ -278,12 +298,12 @@ int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
     return sgemm_fn && set_threads && get_threads;
 }
 
-/* Jobs run on the caller's thread and jobs queued for the worker, since the start. */
+/* Since the start: jobs run on the caller's thread, jobs queued for the worker, nanoseconds
+ * the worker spent on jobs and nanoseconds callers waited for it (draining, or a full queue). */
 void mmad_stats(long *out)
 {
     pthread_mutex_lock(&q_lock);
-    out[0] = stats[0];
-    out[1] = stats[1];
+    memcpy(out, stats, sizeof stats);
     pthread_mutex_unlock(&q_lock);
 }
 
@@ -343,7 +363,7 @@ int mmad_submit(int dtype, const void *a, const void *b, void *c, int m, int k, 
     pthread_mutex_lock(&q_lock);
     if (!rc) {
         while (q_tail - q_head == QUEUE)
-            pthread_cond_wait(&q_done, &q_lock);
+            wait_counted(&q_done);
         if (worker_scratch.a32.n < (size_t)m * k || worker_scratch.b32.n < (size_t)k * n ||
             (dtype && worker_scratch.t32.n < (size_t)m * n)) {
             drain_locked();  /* the worker's buffers grow only while it is idle */
