@@ -163,8 +163,8 @@ def row_split(m: int, k: int, n: int) -> int:
     """Where a tile's rows are cut into two parts (0: one part), by shape alone.
 
     Each part is its own BLAS call, so the cut decides the rounding and the number of host
-    threads never does. (The cut let a second thread share large tiles once; it stays,
-    since it is part of the bits every image's results were checked against.)
+    threads never does. (A second thread once shared large tiles at the cut; the cut stays,
+    so that results keep their bits.)
     """
     if m * k * n < PARALLEL_MIN_MKN or m < 32:
         return 0
