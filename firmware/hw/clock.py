@@ -25,7 +25,10 @@ class Horizon:
     inline on hot paths): the clock's event table changing, and any register write or
     register hook, because every way the device starts, stops or wakes its core writes a
     register (ctrl.run and ctrl.state, the interrupt registers) or schedules an event. A
-    forgotten horizon costs one full check at the next host access, nothing more.
+    forgotten horizon costs one full check at the next host access, nothing more. Code that
+    changes the core's interrupt state behind the device's back (a debugger writing mie or
+    mip while the core sleeps) calls `forget`; a run of the core needs nothing (time moves
+    past the horizon or something forgets it before the core can run).
     """
 
     __slots__ = ("quiet", "until")
