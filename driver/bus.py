@@ -14,6 +14,13 @@ cheap.
 Observers of writes run before the device sees the write (a catchpoint on a doorbell
 stops with the ring filled but the firmware not yet told); observers of reads run
 after, with the value read.
+
+`read` and `write`, the general BAR0 accesses, are rebound on each `observe`/`unobserve`
+(the one dispatch point, without a layer of calls): with no observer, to the transport's
+own functions when it declares they take the bus's arguments (`direct_bar0`); with
+observers, to closures that build the event. So take `bus.read`/`bus.write` afresh after
+attaching an observer; a reference taken before keeps its old binding. The width-named
+accesses (`read32`, `write8`, ...) are methods and always check.
 """
 
 from __future__ import annotations
@@ -27,7 +34,12 @@ _HERE = __file__
 
 
 class Transport(Protocol):
-    """How the bus reaches a device. Narrow on purpose: an out-of-process transport implements the same."""
+    """How the bus reaches a device. Narrow on purpose: an out-of-process transport implements the same.
+
+    A transport may set `direct_bar0 = True` when its `bar0_read(offset, width=4)` and
+    `bar0_write(offset, width, value)` take the bus's arguments as the bus does: an unobserved
+    bus then hands them out as its own `read`/`write`.
+    """
 
     def bar0_read(self, offset: int, width: int) -> int: ...
     def bar0_write(self, offset: int, width: int, value: int) -> None: ...
@@ -140,16 +152,30 @@ class Bus:
         self._observers: tuple[Observer, ...] = ()
         t = transport
         self._r0, self._w0, self._now = t.bar0_read, t.bar0_write, t.now
+        self._direct = bool(getattr(t, "direct_bar0", False))
+        self._bind()
 
     # ------------------------------------------------------------ observers
 
     def observe(self, fn: Observer) -> Observer:
         """Attach an observer (called with every `BusAccess`); returns it, for `unobserve`."""
         self._observers = (*self._observers, fn)
+        self._bind()
         return fn
 
     def unobserve(self, fn: Observer) -> None:
         self._observers = tuple(o for o in self._observers if o is not fn)
+        self._bind()
+
+    def _bind(self) -> None:
+        """Point `read`/`write` at what serves them with the observers as they are now."""
+        if self._observers:
+            self.read, self.write = _traced(self)  # type: ignore[method-assign]
+        elif self._direct:
+            self.read, self.write = self._r0, self._w0  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("read", None)  # the methods below
+            self.__dict__.pop("write", None)
 
     @property
     def observed(self) -> bool:
@@ -161,6 +187,7 @@ class Bus:
             fn(event)
 
     # ------------------------------------------------------------ BAR0
+    # (`_bind` shadows `read` and `write` per instance; these are what they stand for.)
 
     def read(self, offset: int, width: int = 4) -> int:
         if not self._observers:
@@ -251,3 +278,39 @@ class Bus:
 
     def now(self) -> int:
         return self.transport.now()
+
+
+def _traced(bus: Bus) -> tuple[Callable[[int, int], int], Callable[[int, int, int], None]]:
+    """`read` and `write` of an observed bus: `Bus.read`/`Bus.write` with the check made and
+    everything they use bound once (the observers are read per access: `unobserve` may run
+    inside one)."""
+    r0, w0, now = bus._r0, bus._w0, bus._now
+    getframe, skip, site, new, access = _getframe, _SKIP, _site, _new, BusAccess
+
+    def read(offset: int, width: int = 4) -> int:
+        tick = now()
+        value = r0(offset, width)
+        f = getframe(1)
+        code = f.f_code
+        if code.co_filename in skip:  # called through a register layer (or read8/read16)
+            code, lasti = site(f)
+        else:
+            lasti = f.f_lasti
+        event = new(access, ("read", "bar0", offset, width, value, tick, code, lasti))
+        for fn in bus._observers:
+            fn(event)
+        return value
+
+    def write(offset: int, width: int, value: int) -> None:
+        f = getframe(1)
+        code = f.f_code
+        if code.co_filename in skip:
+            code, lasti = site(f)
+        else:
+            lasti = f.f_lasti
+        event = new(access, ("write", "bar0", offset, width, value, now(), code, lasti))
+        for fn in bus._observers:
+            fn(event)
+        w0(offset, width, value)
+
+    return read, write

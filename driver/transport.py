@@ -28,6 +28,8 @@ Provider = Callable[[], "Transport | Bus"]
 class InProcess:
     """A transport straight onto a device object in this process."""
 
+    direct_bar0 = True  # the device's bar0_read/bar0_write take the bus's arguments (see `Transport`)
+
     def __init__(self, device: Device | None = None, config: str = "default", **overrides: Any) -> None:
         if device is None:
             from firmware.hw.device import Device

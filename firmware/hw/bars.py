@@ -15,7 +15,8 @@ site); firmware accesses carry the pc. A 32-bit BAR0 access to a register the re
 file lists in its host access plan (`host_reads`/`host_writes`: plain storage, no hook,
 no observer) reads or stores the value directly; every other access, and every access
 while something observes the register file, takes the register file's full path. Either
-way the access then costs its latency through `Device.host_latency`. The device runs
+way the access then costs its latency: when it ends before the device's idle horizon
+(`clock.horizon`) that is one add, inline; otherwise `Device.host_latency`. The device runs
 during an access's latency; a debugger stop of the core in that time ends the latency
 early (the device's `on_stop` hooks see it, and the next access or `advance` continues).
 This module also serves the host-side effects of the `ctrl` block (soft reset, run/halt)
@@ -80,22 +81,44 @@ class Bars:
         dev.on_reg_write("ctrl.run", self._run_written)
         dev.on_reg_write("fw_load.data", self._load_write)
         dev.on_reg_read("fw_load.data", self._load_read)
+        self.bar0_read, self.bar0_write = self._host_accesses()  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ BAR0
 
-    def bar0_read(self, offset: int, width: int = 4, origin: Any = None) -> int:
-        slot = self._plain_reads.get(offset)
-        value = slot.value if slot is not None and width == 4 else self._read(offset, width, origin)
-        self.dev.host_latency(self._latency)
-        return value
+    def _host_accesses(self) -> tuple[Any, Any]:
+        """`bar0_read` and `bar0_write` as closures over what they use (no attribute lookups on
+        the hot path): a plain register while the device idles costs a lookup, a store and an add."""
+        dev, clock, latency = self.dev, self.dev.clock, max(0, self._latency)  # (as `advance` takes it)
+        horizon = clock.horizon  # (one object for the device's life: `Clock.load_state` keeps it)
+        plain_read, plain_write = self._plain_reads.get, self._plain_writes.get
+        general_read, general_write = self._read, self._write
 
-    def bar0_write(self, offset: int, width: int, value: int, origin: Any = None) -> None:
-        slot = self._plain_writes.get(offset)
-        if slot is not None and width == 4:
-            slot.value = value & slot.mask
-        else:
-            self._write(offset, width, value, origin)
-        self.dev.host_latency(self._latency)
+        def bar0_read(offset: int, width: int = 4, origin: Any = None) -> int:
+            slot = plain_read(offset)
+            if slot is not None and width == 4:
+                value = slot.value
+                t = clock.now + latency
+                if t < horizon.until:
+                    clock.now = t
+                    return value
+            else:
+                value = general_read(offset, width, origin)
+            dev.host_latency(latency)
+            return value
+
+        def bar0_write(offset: int, width: int, value: int, origin: Any = None) -> None:
+            slot = plain_write(offset)
+            if slot is not None and width == 4:
+                slot.value = value & slot.mask
+                t = clock.now + latency
+                if t < horizon.until:
+                    clock.now = t
+                    return
+            else:
+                general_write(offset, width, value, origin)
+            dev.host_latency(latency)
+
+        return bar0_read, bar0_write
 
     def _read(self, offset: int, width: int, origin: Any) -> int:
         """The general path: the register file's read with its effects, hooks and observers."""

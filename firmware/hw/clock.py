@@ -15,6 +15,32 @@ from dataclasses import dataclass, field
 _STALE: tuple[int, str] = (-1, "")
 
 
+class Horizon:
+    """How far time may move on a device nobody touches while its core cannot run: a host
+    access that ends before `until` (exclusive) is only time passing.
+
+    The device works it out after a host access finds it idle: `quiet` is the earliest
+    scheduled event or pipe completion, `until` the same or the thermal model's next update
+    if sooner. Whatever may bring something sooner forgets it (`forget`, or `until = 0`
+    inline on hot paths): the clock's event table changing, and any register write or
+    register hook, because every way the device starts, stops or wakes its core writes a
+    register (ctrl.run and ctrl.state, the interrupt registers) or schedules an event. A
+    forgotten horizon costs one full check at the next host access, nothing more. Code that
+    changes the core's interrupt state behind the device's back (a debugger writing mie or
+    mip while the core sleeps) calls `forget`; a run of the core needs nothing (time moves
+    past the horizon or something forgets it before the core can run).
+    """
+
+    __slots__ = ("quiet", "until")
+
+    def __init__(self) -> None:
+        self.until = 0  # 0: not known
+        self.quiet = 0
+
+    def forget(self) -> None:
+        self.until = 0
+
+
 @dataclass
 class Clock:
     """Current tick, ticks per core cycle, and the table of scheduled events.
@@ -27,20 +53,24 @@ class Clock:
     tpc: int = 1  # ticks per cycle of the core/unit clock
     events: dict[str, int] = field(default_factory=dict)
     _next: tuple[int, str] | None = field(default=_STALE, init=False, repr=False, compare=False)
+    horizon: Horizon = field(default_factory=Horizon, init=False, repr=False, compare=False)
 
     def schedule(self, name: str, tick: int) -> None:
         """Ask to be woken at `tick` (replacing any earlier request of the same name)."""
         self.events[name] = tick
         self._next = _STALE
+        self.horizon.until = 0
 
     def cancel(self, name: str) -> None:
         if self.events.pop(name, None) is not None:
             self._next = _STALE
+            self.horizon.until = 0
 
     def clear(self) -> None:
         """Forget every scheduled event."""
         self.events.clear()
         self._next = _STALE
+        self.horizon.until = 0
 
     def next_event(self) -> tuple[int, str] | None:
         """The earliest scheduled (tick, name), or None when nothing is scheduled."""
@@ -78,3 +108,4 @@ class Clock:
         self.now, self.tpc, events = state
         self.events = dict(events)
         self._next = _STALE
+        self.horizon.until = 0

@@ -135,7 +135,9 @@ class Device:
         self._slice_end = 0
         self._t0 = self._c0 = 0
         self._power_on = _power_on_state(cfg)
-        # The host's register accesses go straight to `bars` (one call less on the hottest path).
+        # The host's register accesses go straight to `bars` (one call less on the hottest path);
+        # register writes and hooks forget the idle horizon those accesses test.
+        self.regs.horizon = self.clock.horizon
         self.bar0_read = self.bars.bar0_read  # type: ignore[method-assign]
         self.bar0_write = self.bars.bar0_write  # type: ignore[method-assign]
         self.reset()
@@ -289,29 +291,48 @@ class Device:
     def host_latency(self, ticks: int) -> None:
         """`advance(ticks)` for a host access, which has no use for the stop (no result is made).
 
-        The common case inline (`_skip_idle`, spelled out): the core cannot run (asleep in
-        wfi with no interrupt to wake for, halted, hung or waiting) and nothing falls due
-        before the access ends (no scheduled event, no pipe completion), so time just moves,
-        feeding the thermal model when its update is due. Cheapest tests first: a host
-        polling an idle device makes millions of these.
+        The common case is a compare and an add: the access ends before the idle horizon
+        (`clock.horizon`: the core cannot run and nothing falls due before it), so time just
+        moves. Next, the horizon still holds but the thermal model's update falls due: feed
+        it, as `_skip_idle` would, and move the horizon on. Otherwise the general way, after
+        which the horizon is worked out afresh (`_learn_horizon`).
         """
         clock = self.clock
         target = clock.now + ticks
-        if (ticks >= 0 and not (self._in_slice or self._pending_reset)
-                and (self.halted is not None or self.hung or self.wait is not None
-                     or (self.asleep and not ((arch := self._arch).mip and arch.mip & arch.mie)))):
-            ev = clock.next_event() if clock.events else None
-            if ev is None or ev[0] > target:
-                done = self.pipes.next_completion()
-                if done is None or done[0] > target:
-                    clock.now = target
-                    if target - self._accounted[0] >= self._thermal_every:
-                        self._account()
-                    return
+        horizon = clock.horizon
+        if target < horizon.until and ticks >= 0:
+            clock.now = target
+            return
+        if target < horizon.quiet and horizon.until and ticks >= 0:
+            clock.now = target
+            self._account()
+            if horizon.until:  # (the update changed nothing that forgets it)
+                horizon.until = min(horizon.quiet, self._accounted[0] + self._thermal_every)
+            return
         self._watching = False  # (no core ran above; below, no predicate watches the run)
         target = self.now + max(0, ticks)
         if not self._skip_idle(target):
             self._loop(target, None)
+        self._learn_horizon()
+
+    def _learn_horizon(self) -> None:
+        """Work out `clock.horizon` from the device as it is now (`Horizon` says who forgets it).
+
+        The conditions are `_skip_idle`'s, without its side effects: the core cannot run
+        (halted, hung, waiting, or asleep in wfi with no enabled interrupt pending) and no
+        slice or reset is under way; then nothing happens before the next event or pipe
+        completion (`quiet`) but the thermal model's update.
+        """
+        horizon = self.clock.horizon
+        arch = self._arch
+        if (self._in_slice or self._pending_reset
+                or not (self.halted is not None or self.hung or self.wait is not None
+                        or (self.asleep and not arch.mip & arch.mie))):
+            horizon.until = 0
+            return
+        nxt = self._next_event_tick()
+        quiet = horizon.quiet = FOREVER if nxt is None else nxt
+        horizon.until = min(quiet, self._accounted[0] + self._thermal_every)
 
     def run_until(self, predicate: Callable[[], bool], timeout_ticks: int,
                   until_idle: bool = False) -> DeviceStop:

@@ -17,6 +17,9 @@ offset, the slots of registers whose host read shows the stored value (or whose 
 write stores it) with no effect, hook or observer to run. They are kept in step with
 hooks and observers (both are empty while an observer is attached), so a caller that
 finds an offset there may read or store `slot.value` (masked by `slot.mask`) directly.
+
+Every write, hook, poke, reset and restore forgets `horizon` (the device's idle horizon,
+`firmware.hw.clock.Horizon`): device behaviour that may wake or start the core runs here.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from firmware.hw.access import Port, PortPlan, Slot, make_port, plan
+from firmware.hw.clock import Horizon
 from firmware.hw.regmap import SIDES, FieldValue, Register, RegisterError, RegisterMap, canonical, regmap
 
 
@@ -89,6 +93,7 @@ class RegisterFile:
     def __init__(self, rmap: RegisterMap | None = None) -> None:
         self.map = rmap or regmap()
         self.clock: Callable[[], int] = _zero
+        self.horizon = Horizon()  # the device shares its clock's
         self._slots = [Slot(r) for r in self.map.registers]
         self._observers: tuple[Observer, ...] = ()  # replaced, never mutated: safe to iterate
         self.host_reads: dict[int, Slot] = {}  # the host's fast path (see the module docstring);
@@ -173,6 +178,7 @@ class RegisterFile:
 
         `width` 1 or 2: a narrow write of `value` at byte offset/address `key`.
         """
+        self.horizon.until = 0
         if width != 4:
             self._write_narrow(key, value, side, origin, width)
             return
@@ -240,6 +246,7 @@ class RegisterFile:
 
     def _run_hooks(self, hooks: list, port: Port, kind: str, new: int, origin: Any,
                    old: int | None = None) -> None:
+        self.horizon.until = 0
         reg = port.reg
         before = port.slot.value if old is None else old
         event = Access(port.side, kind, reg.path, reg.offset, reg.width, before, new, self.clock(), origin)
@@ -260,6 +267,7 @@ class RegisterFile:
             port = self._ports["unit"][key]
         except KeyError:
             port = self._port(key, "unit")
+        self.horizon.until = 0
         slot = port.slot
         old = slot.value
         slot.value = value & port.reg.defined_mask
@@ -350,6 +358,7 @@ class RegisterFile:
     # ---------------------------------------------------------------- state
     def reset(self, origin: Any = "reset") -> None:
         """Every register back to its reset value; observers see the changes as the unit's."""
+        self.horizon.until = 0
         for slot in self._slots:
             if slot.value != slot.reg.reset:
                 old, slot.value = slot.value, slot.reg.reset
@@ -367,6 +376,7 @@ class RegisterFile:
     def restore(self, values: tuple[int, ...] | list[int]) -> None:
         if len(values) != len(self._slots):
             raise RegisterError(f"snapshot holds {len(values)} registers; the map has {len(self._slots)}")
+        self.horizon.until = 0
         for slot, value in zip(self._slots, values, strict=True):
             slot.value = value
 
