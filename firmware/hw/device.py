@@ -138,6 +138,7 @@ class Device:
         # The host's register accesses go straight to `bars` (one call less on the hottest path);
         # register writes and hooks forget the idle horizon those accesses test.
         self.regs.horizon = self.clock.horizon
+        self.core.wake_state_changed = self.clock.horizon.forget  # (a debugger writing mie, ...)
         self.bar0_read = self.bars.bar0_read  # type: ignore[method-assign]
         self.bar0_write = self.bars.bar0_write  # type: ignore[method-assign]
         self.reset()

@@ -101,6 +101,10 @@ class Core:
         self._in_callback: str | None = None
         self._callback_error: BaseException | None = None
         self._stop_detail: object = None
+        # Called after this API writes a CSR or drives an interrupt line (what decides whether
+        # a sleeping core wakes): a device that knows "nothing can wake it before tick T"
+        # forgets that, whoever made the change (a debugger writing mie, a test).
+        self.wake_state_changed: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ state
     @property
@@ -131,6 +135,8 @@ class Core:
         n = self._csr_number(csr)
         if lib.core_csr_write(self._c, n, value & 0xFFFFFFFF):
             raise NpuError(f"CSR {csr!r} ({n:#x}) is read-only or not implemented")
+        if self.wake_state_changed is not None:
+            self.wake_state_changed()
 
     @property
     def cycles(self) -> int:
@@ -165,6 +171,8 @@ class Core:
         if bit is None:
             raise NpuError(f"unknown interrupt line '{line}' (software, timer or external)")
         self._c.a.mip = (self._c.a.mip | bit) if level else (self._c.a.mip & ~bit)
+        if self.wake_state_changed is not None:
+            self.wake_state_changed()
 
     @property
     def stop_on_ecall(self) -> bool:

@@ -203,3 +203,21 @@ def test_a_plain_access_before_the_horizon_costs_only_its_latency() -> None:
     dev.bar0_read(SCRATCH, 4)  # crosses it: the thermal update, and the horizon moves on
     assert dev._accounted[0] == dev.now
     assert dev.clock.horizon.until == dev.now + dev.config.thermal_update_ticks
+
+
+def test_a_debugger_enabling_an_interrupt_wakes_the_sleeping_core_at_the_next_host_access() -> None:
+    """CSR writes and interrupt lines driven through the core's API (a debugger's `set $mie`)
+    are no register writes, yet they decide whether the sleeping core wakes."""
+    def script(dev: Device, poll: Callable[[int], None]) -> list[int]:
+        load(dev, "irq", DELAY=400_000)
+        dev.advance(2_000)
+        poll(50)  # the horizon is the timer, far ahead
+        dev.core.set_interrupt("software", True)  # pending, not enabled: it sleeps on
+        poll(10)
+        slept = [int(dev.asleep), dev.core.csr("mcause")]
+        dev.core.set_csr("mie", dev.core.csr("mie") | 0x8)  # MSIE
+        poll(10)
+        return [*slept, int(dev.asleep), dev.core.csr("mcause")]
+
+    (got, *_), _ = _twins(script, 10)
+    assert got[:2] == [1, 0] and got[2:] == [0, 0x80000003]  # woken into the handler by the software line
