@@ -336,8 +336,10 @@ class Device:
 
     def _loop(self, target: int, predicate: Callable[[], bool] | None,
               until_idle: bool = False) -> DeviceStop:
-        clock = self.clock
+        clock, pipes = self.clock, self.pipes
         max_slice = self.config.max_slice_ticks
+        if predicate is not None and predicate == self.host_irq_pending:
+            predicate = self.irq.host_line  # (the same answer, one call less per round)
         while True:
             self._process_due()
             now = clock.now  # (no slice runs here: the clock is the time)
@@ -345,9 +347,16 @@ class Device:
                 return self._stopped(DeviceStop("predicate", now))
             if now >= target:
                 return self._stopped(DeviceStop("time", now))
-            nxt = self._next_event_tick()
+            # `_next_event_tick`, inline
+            done, ev = pipes.next_completion(), clock.next_event()
+            if done is None:
+                nxt = None if ev is None else ev[0]
+            else:
+                nxt = done[0] if ev is None or done[0] < ev[0] else ev[0]
             horizon = target if nxt is None or nxt > target else nxt
-            if self._core_can_run():
+            # `_core_can_run`, inline for the running core; a sleeping one may wake there
+            if (self.halted is None and not self.hung and self.wait is None
+                    and (not self.asleep or self._core_can_run())):
                 if horizon > now + max_slice:
                     horizon = now + max_slice
                 stop = self._run_core(horizon)
@@ -410,10 +419,15 @@ class Device:
 
     def _run_core(self, horizon: int) -> Stop | None:
         """One slice of the core; returns a stop the caller must report, or None."""
-        budget = max(1, -(-(horizon - self.clock.now) // self.clock.tpc))
-        self._begin_slice(horizon)
+        clock, core = self.clock, self.core
+        t0, tpc = clock.now, clock.tpc
+        budget = max(1, -(-(horizon - t0) // tpc))
+        # `_begin_slice(horizon)`, inline
+        self._in_slice, self._cut = True, False
+        self._t0, self._c0, self._slice_end = t0, self._arch.cycles, horizon
+        core.set_time_base(t0, self._c0, tpc)  # trace records in ticks
         try:
-            reason = self.core.run_slice(self._c0 + budget)
+            reason = core.run_slice(self._c0 + budget)
         finally:
             self._end_slice()
         if reason == _BUDGET:
@@ -490,7 +504,9 @@ class Device:
         now = self.sync()
         pipes, clock = self.pipes, self.clock
         while True:
-            pipes.advance(now)
+            done = pipes.next_completion()
+            if done is not None and done[0] <= now:  # (`advance` would return at once otherwise)
+                pipes.advance(now)
             nxt = clock.next_event()
             if nxt is None or nxt[0] > now:
                 break

@@ -102,7 +102,7 @@ class _Op:
     """An operation in flight: its place on its pipe, its clock, what it touches, and (while
     a wait before it is unresolved) the in-flight operations it overlaps."""
 
-    __slots__ = ("candidates", "entry", "index", "reads", "vc", "writes")
+    __slots__ = ("candidates", "entry", "hull", "index", "reads", "vc", "writes")
 
     def __init__(self, entry: Entry, index: int, vc: dict[str, int], reads: _Span, writes: _Span,
                  candidates: list[tuple[_Op, str, int, int]] | None = None) -> None:
@@ -112,6 +112,14 @@ class _Op:
         self.reads = reads
         self.writes = writes
         self.candidates = [] if candidates is None else candidates
+        # [lo, hi) around both lists ((0, 0) for none): the issue's quick rejection test
+        (r_lo, r_hi), (w_lo, w_hi) = reads.hull, writes.hull
+        if r_lo >= r_hi:
+            self.hull = (w_lo, w_hi)
+        elif w_lo >= w_hi:
+            self.hull = (r_lo, r_hi)
+        else:
+            self.hull = (min(r_lo, w_lo), max(r_hi, w_hi))
 
 
 def _overlap(a: _Span, b: _Span) -> tuple[int, int] | None:
@@ -219,7 +227,8 @@ class HazardTracker:
         vc = self.vc[pipe]
         index = self.count[pipe]  # `_next_index`, inline
         self.count[pipe] = index + 1
-        op = _Op(entry, index, dict(vc), *_spans(reads, writes, plan_key))
+        r_span, w_span = _spans(reads, writes, plan_key)
+        op = _Op(entry, index, dict(vc), r_span, w_span)
         groups = self.unresolved[pipe]
         if groups or not self.fast:
             for other in self.inflight.values():
@@ -233,6 +242,15 @@ class HazardTracker:
                 return []
             return self._check(op)
         found: list[tuple[int, _Op, tuple[str, int, int]]] = []
+        # The hull of everything this operation touches: an in-flight operation whose own
+        # hull misses it cannot overlap (`_hit`'s first tests, done here without the call).
+        (r_lo, r_hi), (w_lo, w_hi) = r_span.hull, w_span.hull
+        if r_lo >= r_hi:
+            lo, hi = w_lo, w_hi
+        elif w_lo >= w_hi:
+            lo, hi = r_lo, r_hi
+        else:
+            lo, hi = min(r_lo, w_lo), max(r_hi, w_hi)
         for other_pipe, ops in self._by_pipe.items():
             if other_pipe == pipe or not ops:
                 continue
@@ -242,10 +260,13 @@ class HazardTracker:
             for other in reversed(ops):
                 if other.index <= known:
                     break
-                hit = _hit(op.reads, op.writes, other)
-                if hit is not None:
-                    found.append((other.entry.seq, other, hit))
-        self._add(op)
+                o_lo, o_hi = other.hull
+                if o_lo < hi and lo < o_hi:
+                    hit = _hit(r_span, w_span, other)
+                    if hit is not None:
+                        found.append((other.entry.seq, other, hit))
+        self.inflight[entry.seq] = op  # `_add`, inline
+        self._by_pipe[pipe].append(op)
         if not found:
             return []
         found.sort(key=lambda f: f[0])
