@@ -428,8 +428,9 @@ class Device:
         core.set_time_base(t0, self._c0, tpc)  # trace records in ticks
         try:
             reason = core.run_slice(self._c0 + budget)
-        finally:
-            self._end_slice()
+        finally:  # `_end_slice()`, inline
+            clock.now = self._t0 + (self._arch.cycles - self._c0) * clock.tpc
+            self._in_slice = False
         if reason == _BUDGET:
             return None
         if self._cut and reason in _CUT:  # (as `_core_stop` does, without making the record)
@@ -501,8 +502,8 @@ class Device:
 
     def _process_due(self) -> None:
         """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""
-        now = self.sync()
         pipes, clock = self.pipes, self.clock
+        now = clock.now if not self._in_slice else self.sync()
         while True:
             done = pipes.next_completion()
             if done is not None and done[0] <= now:  # (`advance` would return at once otherwise)

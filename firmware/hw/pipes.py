@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from firmware.hw.access import PlainPort, Slot
 from firmware.hw.clock import Clock
@@ -34,7 +33,7 @@ MIP_MTIP = IRQ_LINES["timer"]  # the machine timer's bit in mip and mie
 
 Flag = tuple[str, str, int]  # (source pipe, destination pipe, event id)
 _STALE = object()
-_span = tuple.__new__  # `Span(...)` without the named tuple's Python-level __new__
+_span = tuple.__new__  # `Span(...)`, `Wait(...)` without the named tuple's Python-level __new__
 
 
 class PlanLike(Protocol):
@@ -264,9 +263,12 @@ class Pipes:
 # ---------------------------------------------------------------- the core's side of the pipes
 
 
-@dataclass(frozen=True)
-class Wait:
-    """The core is blocked: at a barrier, or issuing into a full pipe queue."""
+class Wait(NamedTuple):
+    """The core is blocked: at a barrier, or issuing into a full pipe queue.
+
+    A named tuple (printed as the frozen dataclass it was): the core waits at a full queue
+    hundreds of times per large command, and a frozen dataclass is slow to make.
+    """
 
     kind: str  # "barrier" or "issue"
     pc: int
@@ -356,7 +358,7 @@ class PipeFront:
             if pipes.current[pipe] is None and pipe not in pipes.blocked:
                 pipes._kick(pipe, now)
         else:
-            dev.wait = Wait("issue", entry.pc, now, entry=entry)
+            dev.wait = _span(Wait, ("issue", entry.pc, now, None, entry))  # Wait("issue", ...), made directly
         dev.after_callback()
 
     def barrier(self, pipe: str | None, pc: int, now: int) -> None:
@@ -377,7 +379,11 @@ class PipeFront:
         done = pipes.drained(w.pipe) if entry is None else len(pipes.queues[entry.pipe]) < pipes.depth
         if done:
             dev.wait = None
-            dev.core.add_stall(-(-(dev.now - w.since) // dev.clock.tpc))  # clock.ticks_to_cycles, inline
+            stall = -(-(dev.now - w.since) // dev.clock.tpc)  # clock.ticks_to_cycles, inline
+            if stall >= 0:  # `core.add_stall(stall)`, inline: blocked time counts in mcycle only
+                dev._arch.cycles += stall
+            else:
+                dev.core.add_stall(stall)  # (refuses it)
             if entry is not None:
                 pipes.issue(entry)
         elif dev.pipes.next_completion() is None:

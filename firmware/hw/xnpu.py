@@ -71,6 +71,7 @@ class XnpuHandler:
         self.queue_pipes = tuple(n for n in self.pipe_names.values() if n not in ("s", "all"))
         self._decoded: dict[int, Decoded | None] = {}
         self._flags: dict[tuple[int, int, int], Flag] = {}
+        self._flag_of: dict[int, Flag] = {}  # by id() of a decoded word's operands
         self._core: Any = None  # the core whose register array `_x` is (a core keeps its array)
         self._x: Any = None
 
@@ -117,6 +118,9 @@ class XnpuHandler:
         return name
 
     def _flag(self, ops: Operands, what: str) -> Flag:
+        flag = self._flag_of.get(id(ops))  # (a word's operands are decoded once and kept)
+        if flag is not None:
+            return flag
         key = (ops["psrc"], ops["pdst"], ops["event"])
         flag = self._flags.get(key)
         if flag is None:  # a bad one raises every time it is issued, and is never kept
@@ -126,6 +130,8 @@ class XnpuHandler:
             if src == dst:
                 raise DeviceFault("sync_bad_pipe", None, f"{what}: source and destination are both {src}")
             flag = self._flags[key] = (src, dst, ops["event"])
+        if any(hit is not None and hit[1] is ops for hit in self._decoded.values()):
+            self._flag_of[id(ops)] = flag  # kept as long as `_decoded` keeps `ops`
         return flag
 
     def _vector(self, core: Any, pc: int, ops: Operands, key: str, now: int) -> None:
