@@ -40,6 +40,7 @@ from firmware.hw.config import DeviceConfig, device_config, mhz_of, ticks_per_cy
 from firmware.hw.hazards import HazardTracker, Race
 from firmware.hw.inject import Injection, Injector
 from firmware.hw.interrupts import DeviceError, Interrupts
+from firmware.hw.pipes import Entry as PipeEntry
 from firmware.hw.pipes import PipeFront, Pipes, Wait
 from firmware.hw.regfile import RegisterFile
 from firmware.hw.regmap import regmap
@@ -130,6 +131,7 @@ class Device:
         self._watching = False
         self._watching_any = False
         self._slice_end = 0
+        self._target = -1  # the running `_loop`'s target tick (-1: no loop runs the slice)
         self._t0 = self._c0 = 0
         self._power_on = _power_on_state(cfg)
         # The host's register accesses go straight to `bars` (one call less on the hottest path).
@@ -337,6 +339,7 @@ class Device:
     def _loop(self, target: int, predicate: Callable[[], bool] | None,
               until_idle: bool = False) -> DeviceStop:
         clock, pipes = self.clock, self.pipes
+        self._target = target
         max_slice = self.config.max_slice_ticks
         if predicate is not None and predicate == self.host_irq_pending:
             predicate = self.irq.host_line  # (the same answer, one call less per round)
@@ -410,6 +413,7 @@ class Device:
 
     def _begin_slice(self, horizon: int) -> None:
         self._in_slice, self._cut = True, False
+        self._target = -1  # (a single step: the core never waits inside it, see `wait_in_slice`)
         self._t0, self._c0, self._slice_end = self.clock.now, self._arch.cycles, horizon
         self.core.set_time_base(self._t0, self._c0, self.clock.tpc)  # trace records in ticks
 
@@ -499,6 +503,83 @@ class Device:
             self.cut_slice()
             return
         self._slice_end = nxt
+
+    def wait_in_slice(self, entry: PipeEntry, since: int) -> bool:
+        """The core issued `entry` at tick `since` into a full queue: wait for room without ending
+        the slice (`fast_paths`). Returns False, having changed nothing, when the general way
+        (`Wait`, cut, rounds of the run loop) must run.
+
+        The run loop would now jump from completion to completion, retiring work outside the
+        slice, until the queue has room; then add the stall and start a new slice. Done here
+        the same way, round by round, while a round could only retire work: no event, no
+        thermal update and no end of the slice falls due, nothing watches a predicate, and
+        nothing hooks retirement. A round that changes anything else (an error, the host line,
+        ...) ends the slice at its tick with the core waiting, as the run loop has it there.
+        """
+        if not (self._fast_paths and self._in_slice and not self._cut and not self._watching_any
+                and self.wait is None and self.halted is None and not self.hung and not self._pending_reset
+                and not (self.on_complete or self.on_error or self.on_race or self.regs._observers)):
+            return False
+        inj = self.injector
+        if inj.waiting or inj.armed:
+            return False
+        pipes, clock = self.pipes, self.clock
+        queue, depth = pipes.queues[entry.pipe], pipes.depth
+        arch, tpc = self._arch, clock.tpc
+        rounds = 0
+        while True:
+            done = pipes.next_completion()
+            if done is None:
+                break
+            t = done[0]
+            ev = clock.next_event()
+            if (t >= self._target or (ev is not None and ev[0] <= t)
+                    or t - self._accounted[0] >= self._thermal_every):
+                break
+            seen = self._run_state()
+            # One round of the run loop at t (`_process_due`): the work retires outside the slice.
+            self._in_slice = False
+            clock.now = t
+            try:
+                pipes.advance(t)
+            finally:
+                self._in_slice = True
+                self._t0, self._c0 = t, arch.cycles  # the core stands at t (its stall is added on release)
+            rounds += 1
+            if self._run_state() != seen:
+                break
+            if len(queue) < depth:  # `front.update_wait`: room, so the core goes on at t
+                arch.cycles += -(-(t - since) // tpc)
+                pipes.issue(entry)
+                # the slice the run loop would start at t
+                nxt = pipes.next_completion()
+                ev = clock.next_event()
+                horizon = self._target
+                if nxt is not None and nxt[0] < horizon:
+                    horizon = nxt[0]
+                if ev is not None and ev[0] < horizon:
+                    horizon = ev[0]
+                if horizon > t + self.config.max_slice_ticks:
+                    horizon = t + self.config.max_slice_ticks
+                c0 = arch.cycles
+                self._t0, self._c0, self._slice_end = t, c0, horizon
+                self.core.set_time_base(t, c0, tpc)
+                core_c = self.core._c
+                core_c.until_cycle = c0 + max(1, -(-(horizon - t) // tpc))
+                core_c.need_check = 1
+                return True
+        if not rounds:
+            return False
+        # Some rounds ran: the core waits from `since`, as the run loop has it at this tick.
+        self.wait = Wait("issue", entry.pc, since, None, entry)
+        self.cut_slice()
+        return True
+
+    def _run_state(self) -> tuple:
+        """What a round of the run loop reacts to besides retired work (see `wait_in_slice`)."""
+        return (self.halted, self.hung, self.asleep, self._pending_reset, self.wait, len(self.errors),
+                self.errors_dropped, len(self.races), self.races_dropped, self.irq.host_line(),
+                self._arch.mip, self.clock.next_event(), self.clock.tpc)
 
     def _process_due(self) -> None:
         """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""

@@ -357,7 +357,7 @@ class PipeFront:
             q.append(entry)  # `pipes.issue(entry, now)`, inline
             if pipes.current[pipe] is None and pipe not in pipes.blocked:
                 pipes._kick(pipe, now)
-        else:
+        elif not dev.wait_in_slice(entry, now):
             dev.wait = _span(Wait, ("issue", entry.pc, now, None, entry))  # Wait("issue", ...), made directly
         dev.after_callback()
 
