@@ -527,6 +527,7 @@ class Device:
         queue, depth = pipes.queues[entry.pipe], pipes.depth
         arch, tpc = self._arch, clock.tpc
         rounds = 0
+        seen = self._run_state()  # (the same before every round: a round that changes it is the last)
         while True:
             done = pipes.next_completion()
             if done is None:
@@ -536,7 +537,6 @@ class Device:
             if (t >= self._target or (ev is not None and ev[0] <= t)
                     or t - self._accounted[0] >= self._thermal_every):
                 break
-            seen = self._run_state()
             # One round of the run loop at t (`_process_due`): the work retires outside the slice.
             self._in_slice = False
             clock.now = t
