@@ -5,8 +5,9 @@ scheduled event (a pipe completion, the timer, the watchdog, an injection, the h
 deadline); a slice ends early when a callback changes what comes next (an Xnpu issue
 that completes sooner, a barrier, a host interrupt). An earlier completion only moves the
 running slice's end (no stop and restart) when nothing else is due at the cut
-(`fast_paths`; the general path, kept for the equivalence tests, always cuts). While the
-core sleeps in `wfi`,
+(`fast_paths`; the general path, kept for the equivalence tests, always cuts). Likewise an
+issue into a full pipe queue waits for room inside the slice (`wait_in_slice`) while the
+rounds of the run loop in between would only retire work. While the core sleeps in `wfi`,
 waits at a barrier or is halted, time jumps straight to the next event, so idling costs
 nothing however long. Behaviour is delegated: `pipes` (queues, flags, issue, stalls,
 deadlock), `hazards` (races), `xnpu` (instruction semantics), `interrupts` (host and
@@ -174,8 +175,9 @@ class Device:
 
     @property
     def fast_paths(self) -> bool:
-        """The run loop's and the hazard tracker's fast paths (on). Off, the general paths do
-        the same work the long way; the equivalence tests compare the two."""
+        """The run loop's and the hazard tracker's fast paths (on): slices shortened in place,
+        waits for queue room inside the slice, hazard checks of unordered work only. Off, the
+        general paths do the same work the long way; the equivalence tests compare the two."""
         return self._fast_paths
 
     @fast_paths.setter
