@@ -5,8 +5,9 @@ scheduled event (a pipe completion, the timer, the watchdog, an injection, the h
 deadline); a slice ends early when a callback changes what comes next (an Xnpu issue
 that completes sooner, a barrier, a host interrupt). An earlier completion only moves the
 running slice's end (no stop and restart) when nothing else is due at the cut
-(`fast_paths`; the general path, kept for the equivalence tests, always cuts). While the
-core sleeps in `wfi`,
+(`fast_paths`; the general path, kept for the equivalence tests, always cuts). Likewise an
+issue into a full pipe queue waits for room inside the slice (`wait_in_slice`) while the
+rounds of the run loop in between would only retire work. While the core sleeps in `wfi`,
 waits at a barrier or is halted, time jumps straight to the next event, so idling costs
 nothing however long. Behaviour is delegated: `pipes` (queues, flags, issue, stalls,
 deadlock), `hazards` (races), `xnpu` (instruction semantics), `interrupts` (host and
@@ -40,6 +41,7 @@ from firmware.hw.config import DeviceConfig, device_config, mhz_of, ticks_per_cy
 from firmware.hw.hazards import HazardTracker, Race
 from firmware.hw.inject import Injection, Injector
 from firmware.hw.interrupts import DeviceError, Interrupts
+from firmware.hw.pipes import Entry as PipeEntry
 from firmware.hw.pipes import PipeFront, Pipes, Wait
 from firmware.hw.regfile import RegisterFile
 from firmware.hw.regmap import regmap
@@ -133,6 +135,7 @@ class Device:
         self._watching = False
         self._watching_any = False
         self._slice_end = 0
+        self._target = -1  # the running `_loop`'s target tick (-1: no loop runs the slice)
         self._t0 = self._c0 = 0
         self._power_on = _power_on_state(cfg)
         # The host's register accesses go straight to `bars` (one call less on the hottest path);
@@ -190,8 +193,9 @@ class Device:
 
     @property
     def fast_paths(self) -> bool:
-        """The run loop's and the hazard tracker's fast paths (on). Off, the general paths do
-        the same work the long way; the equivalence tests compare the two."""
+        """The run loop's and the hazard tracker's fast paths (on): slices shortened in place,
+        waits for queue room inside the slice, hazard checks of unordered work only. Off, the
+        general paths do the same work the long way; the equivalence tests compare the two."""
         return self._fast_paths
 
     @fast_paths.setter
@@ -377,8 +381,11 @@ class Device:
 
     def _loop(self, target: int, predicate: Callable[[], bool] | None,
               until_idle: bool = False) -> DeviceStop:
-        clock = self.clock
+        clock, pipes = self.clock, self.pipes
+        self._target = target
         max_slice = self.config.max_slice_ticks
+        if predicate is not None and predicate == self.host_irq_pending:
+            predicate = self.irq.host_line  # (the same answer, one call less per round)
         while True:
             self._process_due()
             now = clock.now  # (no slice runs here: the clock is the time)
@@ -386,9 +393,16 @@ class Device:
                 return self._stopped(DeviceStop("predicate", now))
             if now >= target:
                 return self._stopped(DeviceStop("time", now))
-            nxt = self._next_event_tick()
+            # `_next_event_tick`, inline
+            done, ev = pipes.next_completion(), clock.next_event()
+            if done is None:
+                nxt = None if ev is None else ev[0]
+            else:
+                nxt = done[0] if ev is None or done[0] < ev[0] else ev[0]
             horizon = target if nxt is None or nxt > target else nxt
-            if self._core_can_run():
+            # `_core_can_run`, inline for the running core; a sleeping one may wake there
+            if (self.halted is None and not self.hung and self.wait is None
+                    and (not self.asleep or self._core_can_run())):
                 if horizon > now + max_slice:
                     horizon = now + max_slice
                 stop = self._run_core(horizon)
@@ -443,6 +457,7 @@ class Device:
 
     def _begin_slice(self, horizon: int) -> None:
         self._in_slice, self._cut = True, False
+        self._target = -1  # (a single step: the core never waits inside it, see `wait_in_slice`)
         self._t0, self._c0, self._slice_end = self.clock.now, self._arch.cycles, horizon
         self.core.set_time_base(self._t0, self._c0, self.clock.tpc)  # trace records in ticks
 
@@ -452,12 +467,18 @@ class Device:
 
     def _run_core(self, horizon: int) -> Stop | None:
         """One slice of the core; returns a stop the caller must report, or None."""
-        budget = max(1, -(-(horizon - self.clock.now) // self.clock.tpc))
-        self._begin_slice(horizon)
+        clock, core = self.clock, self.core
+        t0, tpc = clock.now, clock.tpc
+        budget = max(1, -(-(horizon - t0) // tpc))
+        # `_begin_slice(horizon)`, inline
+        self._in_slice, self._cut = True, False
+        self._t0, self._c0, self._slice_end = t0, self._arch.cycles, horizon
+        core.set_time_base(t0, self._c0, tpc)  # trace records in ticks
         try:
-            reason = self.core.run_slice(self._c0 + budget)
-        finally:
-            self._end_slice()
+            reason = core.run_slice(self._c0 + budget)
+        finally:  # `_end_slice()`, inline
+            clock.now = self._t0 + (self._arch.cycles - self._c0) * clock.tpc
+            self._in_slice = False
         if reason == _BUDGET:
             return None
         if self._cut and reason in _CUT:  # (as `_core_stop` does, without making the record)
@@ -527,12 +548,91 @@ class Device:
             return
         self._slice_end = nxt
 
+    def wait_in_slice(self, entry: PipeEntry, since: int) -> bool:
+        """The core issued `entry` at tick `since` into a full queue: wait for room without ending
+        the slice (`fast_paths`). Returns False, having changed nothing, when the general way
+        (`Wait`, cut, rounds of the run loop) must run.
+
+        The run loop would now jump from completion to completion, retiring work outside the
+        slice, until the queue has room; then add the stall and start a new slice. Done here
+        the same way, round by round, while a round could only retire work: no event, no
+        thermal update and no end of the slice falls due, nothing watches a predicate, and
+        nothing hooks retirement. A round that changes anything else (an error, the host line,
+        ...) ends the slice at its tick with the core waiting, as the run loop has it there.
+        """
+        if not (self._fast_paths and self._in_slice and not self._cut and not self._watching_any
+                and self.wait is None and self.halted is None and not self.hung and not self._pending_reset
+                and not (self.on_complete or self.on_error or self.on_race or self.regs._observers)):
+            return False
+        inj = self.injector
+        if inj.waiting or inj.armed:
+            return False
+        pipes, clock = self.pipes, self.clock
+        queue, depth = pipes.queues[entry.pipe], pipes.depth
+        arch, tpc = self._arch, clock.tpc
+        rounds = 0
+        seen = self._run_state()  # (the same before every round: a round that changes it is the last)
+        while True:
+            done = pipes.next_completion()
+            if done is None:
+                break
+            t = done[0]
+            ev = clock.next_event()
+            if (t >= self._target or (ev is not None and ev[0] <= t)
+                    or t - self._accounted[0] >= self._thermal_every):
+                break
+            # One round of the run loop at t (`_process_due`): the work retires outside the slice.
+            self._in_slice = False
+            clock.now = t
+            try:
+                pipes.advance(t)
+            finally:
+                self._in_slice = True
+                self._t0, self._c0 = t, arch.cycles  # the core stands at t (its stall is added on release)
+            rounds += 1
+            if self._run_state() != seen:
+                break
+            if len(queue) < depth:  # `front.update_wait`: room, so the core goes on at t
+                arch.cycles += -(-(t - since) // tpc)
+                pipes.issue(entry)
+                # the slice the run loop would start at t
+                nxt = pipes.next_completion()
+                ev = clock.next_event()
+                horizon = self._target
+                if nxt is not None and nxt[0] < horizon:
+                    horizon = nxt[0]
+                if ev is not None and ev[0] < horizon:
+                    horizon = ev[0]
+                if horizon > t + self.config.max_slice_ticks:
+                    horizon = t + self.config.max_slice_ticks
+                c0 = arch.cycles
+                self._t0, self._c0, self._slice_end = t, c0, horizon
+                self.core.set_time_base(t, c0, tpc)
+                core_c = self.core._c
+                core_c.until_cycle = c0 + max(1, -(-(horizon - t) // tpc))
+                core_c.need_check = 1
+                return True
+        if not rounds:
+            return False
+        # Some rounds ran: the core waits from `since`, as the run loop has it at this tick.
+        self.wait = Wait("issue", entry.pc, since, None, entry)
+        self.cut_slice()
+        return True
+
+    def _run_state(self) -> tuple:
+        """What a round of the run loop reacts to besides retired work (see `wait_in_slice`)."""
+        return (self.halted, self.hung, self.asleep, self._pending_reset, self.wait, len(self.errors),
+                self.errors_dropped, len(self.races), self.races_dropped, self.irq.host_line(),
+                self._arch.mip, self.clock.next_event(), self.clock.tpc)
+
     def _process_due(self) -> None:
         """Retire pipe work and fire events due by now, then see whether a waiting core may go on."""
-        now = self.sync()
         pipes, clock = self.pipes, self.clock
+        now = clock.now if not self._in_slice else self.sync()
         while True:
-            pipes.advance(now)
+            done = pipes.next_completion()
+            if done is not None and done[0] <= now:  # (`advance` would return at once otherwise)
+                pipes.advance(now)
             nxt = clock.next_event()
             if nxt is None or nxt[0] > now:
                 break

@@ -68,7 +68,7 @@ _SPANS_MAX = 4096
 # hands out, see units.plan): hashing a re-issued strided DMA's hundreds of rows again
 # would cost more than the rest of the issue. The callable is kept, so its id is never
 # reused while cached; the lists' lengths and ends must match too.
-_BY_PLAN: dict[int, tuple[object, tuple[Any, ...], _Span, _Span]] = {}
+_BY_PLAN: dict[int, tuple[object, tuple[Any, ...], tuple[_Span, _Span, tuple[int, int]]]] = {}
 
 
 def _span(ranges: Ranges) -> _Span:
@@ -83,18 +83,31 @@ def _span(ranges: Ranges) -> _Span:
     return span
 
 
-def _spans(reads: Ranges, writes: Ranges, plan_key: object | None) -> tuple[_Span, _Span]:
+def _hull(reads: _Span, writes: _Span) -> tuple[int, int]:
+    """[lo, hi) around both lists' hulls, an empty one left out ((0, 0) when both are)."""
+    (r_lo, r_hi), (w_lo, w_hi) = reads.hull, writes.hull
+    if r_lo >= r_hi:
+        return w_lo, w_hi
+    if w_lo >= w_hi:
+        return r_lo, r_hi
+    return min(r_lo, w_lo), max(r_hi, w_hi)
+
+
+def _spans(reads: Ranges, writes: Ranges, plan_key: object | None) -> tuple[_Span, _Span, tuple[int, int]]:
+    """The spans of an operation's reads and writes, and the hull around both."""
     if plan_key is None:
-        return _span(reads), _span(writes)
+        r, w = _span(reads), _span(writes)
+        return r, w, _hull(r, w)
     shape = ((len(reads), reads[0], reads[-1]) if reads else (0,),  # `_shape`, inline
              (len(writes), writes[0], writes[-1]) if writes else (0,))
     hit = _BY_PLAN.get(id(plan_key))
     if hit is not None and hit[0] is plan_key and hit[1] == shape:
-        return hit[2], hit[3]
-    spans = _span(reads), _span(writes)
+        return hit[2]
+    r, w = _span(reads), _span(writes)
+    spans = r, w, _hull(r, w)
     if len(_BY_PLAN) >= _SPANS_MAX:
         _BY_PLAN.clear()
-    _BY_PLAN[id(plan_key)] = (plan_key, shape, *spans)
+    _BY_PLAN[id(plan_key)] = (plan_key, shape, spans)
     return spans
 
 
@@ -102,16 +115,18 @@ class _Op:
     """An operation in flight: its place on its pipe, its clock, what it touches, and (while
     a wait before it is unresolved) the in-flight operations it overlaps."""
 
-    __slots__ = ("candidates", "entry", "index", "reads", "vc", "writes")
+    __slots__ = ("candidates", "entry", "hull", "index", "reads", "vc", "writes")
 
     def __init__(self, entry: Entry, index: int, vc: dict[str, int], reads: _Span, writes: _Span,
-                 candidates: list[tuple[_Op, str, int, int]] | None = None) -> None:
+                 candidates: list[tuple[_Op, str, int, int]] | None = None,
+                 hull: tuple[int, int] | None = None) -> None:
         self.entry = entry
         self.index = index
         self.vc = vc
         self.reads = reads
         self.writes = writes
         self.candidates = [] if candidates is None else candidates
+        self.hull = _hull(reads, writes) if hull is None else hull  # the issue's quick rejection test
 
 
 def _overlap(a: _Span, b: _Span) -> tuple[int, int] | None:
@@ -219,7 +234,8 @@ class HazardTracker:
         vc = self.vc[pipe]
         index = self.count[pipe]  # `_next_index`, inline
         self.count[pipe] = index + 1
-        op = _Op(entry, index, dict(vc), *_spans(reads, writes, plan_key))
+        r_span, w_span, hull = _spans(reads, writes, plan_key)
+        op = _Op(entry, index, dict(vc), r_span, w_span, None, hull)
         groups = self.unresolved[pipe]
         if groups or not self.fast:
             for other in self.inflight.values():
@@ -233,6 +249,9 @@ class HazardTracker:
                 return []
             return self._check(op)
         found: list[tuple[int, _Op, tuple[str, int, int]]] = []
+        # An in-flight operation whose hull misses this one's cannot overlap it (`_hit`'s first
+        # tests, done here without the call).
+        lo, hi = hull
         for other_pipe, ops in self._by_pipe.items():
             if other_pipe == pipe or not ops:
                 continue
@@ -242,10 +261,13 @@ class HazardTracker:
             for other in reversed(ops):
                 if other.index <= known:
                     break
-                hit = _hit(op.reads, op.writes, other)
-                if hit is not None:
-                    found.append((other.entry.seq, other, hit))
-        self._add(op)
+                o_lo, o_hi = other.hull
+                if o_lo < hi and lo < o_hi:
+                    hit = _hit(r_span, w_span, other)
+                    if hit is not None:
+                        found.append((other.entry.seq, other, hit))
+        self.inflight[entry.seq] = op  # `_add`, inline
+        self._by_pipe[pipe].append(op)
         if not found:
             return []
         found.sort(key=lambda f: f[0])
@@ -256,23 +278,29 @@ class HazardTracker:
         self._by_pipe[op.entry.pipe].append(op)
 
     def issue_set(self, entry: Entry) -> list[Race]:
-        assert entry.flag is not None
-        token = dict(self.vc[entry.pipe])
-        token[entry.pipe] = self._next_index(entry.pipe)
-        previous = self.tokens.get(entry.flag)
+        flag, pipe = entry.flag, entry.pipe
+        assert flag is not None
+        token = dict(self.vc[pipe])
+        index = self.count[pipe]  # `_next_index`, inline
+        self.count[pipe] = index + 1
+        token[pipe] = index
+        previous = self.tokens.get(flag)
         if previous is not None:
             _merge(token, previous)
-        self.tokens[entry.flag] = token
-        return self._resolve(entry.flag[1])
+        self.tokens[flag] = token
+        if not self.unresolved[flag[1]]:
+            return []  # (`_resolve` has no wait to satisfy)
+        return self._resolve(flag[1])
 
     def issue_wait(self, entry: Entry) -> None:
-        assert entry.flag is not None
-        self._next_index(entry.pipe)
-        groups = self.unresolved[entry.pipe]
-        if not groups and entry.flag in self.tokens:
-            _merge(self.vc[entry.pipe], self.tokens.pop(entry.flag))
+        flag, pipe = entry.flag, entry.pipe
+        assert flag is not None
+        self.count[pipe] += 1  # `_next_index`, inline
+        groups = self.unresolved[pipe]
+        if not groups and flag in self.tokens:
+            _merge(self.vc[pipe], self.tokens.pop(flag))
         else:
-            groups.append((entry.flag, []))
+            groups.append((flag, []))
 
     def complete(self, entry: Entry) -> None:
         op = self.inflight.pop(entry.seq, None)
@@ -335,7 +363,7 @@ def _copy_state(state: Any) -> Any:
 
     def cp(op: _Op) -> _Op:
         if id(op) not in memo:
-            memo[id(op)] = new = _Op(op.entry, op.index, dict(op.vc), op.reads, op.writes, [])
+            memo[id(op)] = new = _Op(op.entry, op.index, dict(op.vc), op.reads, op.writes, [], op.hull)
             new.candidates = [(cp(o), k, lo, hi) for o, k, lo, hi in op.candidates]
         return memo[id(op)]
 

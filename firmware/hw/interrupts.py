@@ -61,6 +61,8 @@ class Interrupts:
     def __init__(self, dev: Device) -> None:
         self.dev = dev
         self.status = dev.regs.map.register("host_irq.status")
+        self._status_slot = dev.regs.slot("host_irq.status")  # never replaced (see RegisterFile.slot)
+        self._mask_slot = dev.regs.slot("host_irq.mask")
         self.bits = {f.name: f.mask for f in self.status.fields}
         core_irq = dev.regs.map.register("core_irq.pending")
         self.core_bits = {f.name: f.mask for f in core_irq.fields}
@@ -84,8 +86,8 @@ class Interrupts:
     # ------------------------------------------------------------ host line
 
     def host_line(self) -> bool:
-        regs = self.dev.regs
-        return bool(regs.peek("host_irq.status") & regs.peek("host_irq.mask"))
+        # The stored values, read from the registers' slots (asked once per round of the run loop).
+        return bool(self._status_slot.value & self._mask_slot.value)
 
     def raise_host(self, cause: str) -> None:
         """Latch a host interrupt cause (a field name of host_irq.status)."""

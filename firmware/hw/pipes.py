@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from firmware.hw.access import PlainPort, Slot
 from firmware.hw.clock import Clock
 from firmware.hw.timeline import Span
 from firmware.hw.units import blas
@@ -35,6 +35,7 @@ MIP_MTIP = IRQ_LINES["timer"]  # the machine timer's bit in mip and mie
 
 Flag = tuple[str, str, int]  # (source pipe, destination pipe, event id)
 _STALE = object()
+_span = tuple.__new__  # `Span(...)`, `Wait(...)` without the named tuple's Python-level __new__
 
 
 class PlanLike(Protocol):
@@ -125,11 +126,14 @@ class Pipes:
         done = self._done
         if done is not _STALE:
             return done
-        best: tuple[int, int, str] | None = None
-        for name, cur in self.current.items():
-            if cur is not None and (best is None or (cur[2], self.order[name]) < best[:2]):
-                best = (cur[2], self.order[name], name)
-        done = self._done = None if best is None else (best[0], best[2])
+        current = self.current
+        best_end = -1
+        best = ""
+        for name in self.names:  # pipe order: on a tie the earlier pipe stays (strict <)
+            cur = current[name]
+            if cur is not None and (best_end < 0 or cur[2] < best_end):
+                best_end, best = cur[2], name
+        done = self._done = None if best_end < 0 else (best_end, best)
         return done
 
     def busy_at(self, tick: int) -> dict[str, int]:
@@ -170,6 +174,7 @@ class Pipes:
 
     def advance(self, tick: int) -> None:
         """Retire every operation that completes at or before `tick`, in order."""
+        hooks = self.on_retire
         while True:
             nxt = self._done
             if nxt is _STALE:
@@ -177,15 +182,19 @@ class Pipes:
             if nxt is None or nxt[0] > tick:
                 return
             end, pipe = nxt
-            entry, start, _ = self.current[pipe]
-            self.current[pipe] = None
+            current = self.current  # (a hook may reset the pipes: never kept across one)
+            entry, start, _ = current[pipe]
+            current[pipe] = None
             self._done = _STALE
             self.busy_ticks[pipe] += end - start
-            self.busy_cycles[pipe] += entry.plan.cycles if entry.plan is not None else 0
+            plan = entry.plan
+            if plan is not None:
+                self.busy_cycles[pipe] += plan.cycles
             self.completed[pipe] += 1
-            for hook in self.on_retire:
+            for hook in hooks:
                 hook(entry, start, end)
-            self._kick(pipe, end)
+            if self.queues[pipe]:  # (`_kick` has nothing to do on an empty queue)
+                self._kick(pipe, end)
 
     def discard_blocked(self) -> list[Entry]:
         """Drop the queues of pipes stuck on a flag (after a deadlock is reported)."""
@@ -259,9 +268,12 @@ class Pipes:
 # ---------------------------------------------------------------- the core's side of the pipes
 
 
-@dataclass(frozen=True)
-class Wait:
-    """The core is blocked: at a barrier, or issuing into a full pipe queue."""
+class Wait(NamedTuple):
+    """The core is blocked: at a barrier, or issuing into a full pipe queue.
+
+    A named tuple (printed as the frozen dataclass it was): the core waits at a full queue
+    hundreds of times per large command, and a frozen dataclass is slow to make.
+    """
 
     kind: str  # "barrier" or "issue"
     pc: int
@@ -283,9 +295,16 @@ class PipeFront:
         self.memory = dev.memory
         self.cfgregs = dev.cfgregs
         self.seq = 0
-        self._busy = {p: (f"perf.busy_{p}", dev.regs.slot(f"perf.busy_{p}")) for p in dev.pipes.names}
+        self._busy = {p: self._counter(f"perf.busy_{p}") for p in dev.pipes.names}
         dev.pipes.on_retire.append(self.retire)
         self._attach_registers()
+
+    def _counter(self, path: str) -> tuple[str, Slot, PlainPort | None]:
+        """A perf counter's path, slot and unit-side port when that port stores writes plainly
+        (`retire` then stores into the slot while nothing observes or hooks the register)."""
+        regs = self.dev.regs
+        port = regs._ports["unit"][path]  # (the register file's own port for unit writes)
+        return path, port.slot, port if type(port) is PlainPort else None
 
     def xnpu_event(self, core: Any, word: int, pc: int, key: str) -> int | None:
         """Every Xnpu issue: events and injections. Returns the tick of the issue (the callbacks
@@ -334,11 +353,17 @@ class PipeFront:
         for hook in dev.on_issue:
             hook(entry=entry)
         pipes = dev.pipes
-        pipes.advance(now)
-        if len(pipes.queues[entry.pipe]) < pipes.depth:
-            pipes.issue(entry, now)
-        else:
-            dev.wait = Wait("issue", entry.pc, now, entry=entry)
+        done = pipes._done
+        if done is _STALE or (done is not None and done[0] <= now):  # something may be due by now
+            pipes.advance(now)
+        pipe = entry.pipe
+        q = pipes.queues[pipe]
+        if len(q) < pipes.depth:
+            q.append(entry)  # `pipes.issue(entry, now)`, inline
+            if pipes.current[pipe] is None and pipe not in pipes.blocked:
+                pipes._kick(pipe, now)
+        elif not dev.wait_in_slice(entry, now):
+            dev.wait = _span(Wait, ("issue", entry.pc, now, None, entry))  # Wait("issue", ...), made directly
         dev.after_callback()
 
     def barrier(self, pipe: str | None, pc: int, now: int) -> None:
@@ -354,12 +379,18 @@ class PipeFront:
         w = dev.wait
         if w is None or dev.halted is not None:
             return
-        done = dev.pipes.drained(w.pipe) if w.entry is None else dev.pipes.has_room(w.entry.pipe)
+        pipes = dev.pipes
+        entry = w.entry
+        done = pipes.drained(w.pipe) if entry is None else len(pipes.queues[entry.pipe]) < pipes.depth
         if done:
             dev.wait = None
-            dev.core.add_stall(dev.clock.ticks_to_cycles(dev.now - w.since))
-            if w.entry is not None:
-                dev.pipes.issue(w.entry)
+            stall = -(-(dev.now - w.since) // dev.clock.tpc)  # clock.ticks_to_cycles, inline
+            if stall >= 0:  # `core.add_stall(stall)`, inline: blocked time counts in mcycle only
+                dev._arch.cycles += stall
+            else:
+                dev.core.add_stall(stall)  # (refuses it)
+            if entry is not None:
+                pipes.issue(entry)
         elif dev.pipes.next_completion() is None:
             what = f"barrier {w.pipe or 'all'}" if w.entry is None else f"issue to full pipe {w.entry.pipe}"
             self._deadlock(f"waits at {what}", w.pc)
@@ -395,10 +426,19 @@ class PipeFront:
             except DeviceFault as fault:
                 dev.irq.device_error(fault.cause, fault.addr, entry.pc, str(fault))
             dev.hazards.complete(entry)
-            path, slot = self._busy[entry.pipe]
-            dev.regs.write(path, (slot.value + plan.cycles) & 0xFFFFFFFF, "unit")  # dev.reg_set, inline
-        dev.timeline.add(Span(entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
-                              entry.kind))
+            path, slot, port = self._busy[entry.pipe]
+            value = (slot.value + plan.cycles) & 0xFFFFFFFF
+            if port is None or port.write_hooks or dev.regs._observers:
+                dev.regs.write(path, value, "unit")  # dev.reg_set, inline
+            else:  # a plain unit write nobody watches: what `regs.write` would store
+                slot.value = value & slot.mask
+        # `timeline.add(Span(...))`, inline (one of each per instruction retired)
+        timeline = dev.timeline
+        spans = timeline.spans
+        if len(spans) == timeline.capacity:
+            timeline.dropped += 1
+        spans.append(_span(Span, (entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
+                                  entry.kind)))
         for hook in dev.on_complete:
             hook(entry=entry, start=start, end=end)
 

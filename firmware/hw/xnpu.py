@@ -71,6 +71,15 @@ class XnpuHandler:
         self.queue_pipes = tuple(n for n in self.pipe_names.values() if n not in ("s", "all"))
         self._decoded: dict[int, Decoded | None] = {}
         self._flags: dict[tuple[int, int, int], Flag] = {}
+        self._flag_of: dict[int, Flag] = {}  # by id() of a decoded word's operands
+        self._core: Any = None  # the core whose register array `_x` is (a core keeps its array)
+        self._x: Any = None
+
+    def _regs(self, core: Any) -> Any:
+        """The core's register array, looked up once per core."""
+        if core is not self._core:
+            self._core, self._x = core, core.regs.raw
+        return self._x
 
     def _decode(self, word: int) -> Decoded | None:
         hit = self._decoded.get(word, _MISS)
@@ -109,6 +118,9 @@ class XnpuHandler:
         return name
 
     def _flag(self, ops: Operands, what: str) -> Flag:
+        flag = self._flag_of.get(id(ops))  # (a word's operands are decoded once and kept)
+        if flag is not None:
+            return flag
         key = (ops["psrc"], ops["pdst"], ops["event"])
         flag = self._flags.get(key)
         if flag is None:  # a bad one raises every time it is issued, and is never kept
@@ -118,11 +130,13 @@ class XnpuHandler:
             if src == dst:
                 raise DeviceFault("sync_bad_pipe", None, f"{what}: source and destination are both {src}")
             flag = self._flags[key] = (src, dst, ops["event"])
+        if any(hit is not None and hit[1] is ops for hit in self._decoded.values()):
+            self._flag_of[id(ops)] = flag  # kept as long as `_decoded` keeps `ops`
         return flag
 
     def _vector(self, core: Any, pc: int, ops: Operands, key: str, now: int) -> None:
         h = self.host
-        x = core.regs.raw
+        x = self._x if core is self._core else self._regs(core)
         plan = vector.plan(key, x[ops["rd"]], x[ops["rs1"]], x[ops["rs2"]] if "rs2" in ops else 0,
                            h.cfgregs.sample(), h.memory)
         h.issue_op("v", key, pc, plan, now)
@@ -131,16 +145,16 @@ class XnpuHandler:
 
     def npu_dma(self, core: Any, pc: int, ops: Operands, now: int) -> None:
         h = self.host
-        x = core.regs.raw
+        x = self._x if core is self._core else self._regs(core)
         addr = x[ops["rs1"]]
         pipe_id = x[ops["rs2"]]
-        pipe = self.pipe_names.get(pipe_id, f"#{pipe_id}")
+        pipe = self.pipe_names.get(pipe_id) or f"#{pipe_id}"
         plan = dma.plan(descriptor.fetch(h.memory, addr), pipe, h.memory, None, desc_addr=addr)
         h.issue_op(pipe, "npu_dma", pc, plan, now)
 
     def npu_mmad(self, core: Any, pc: int, ops: Operands, now: int) -> None:
         h = self.host
-        x = core.regs.raw
+        x = self._x if core is self._core else self._regs(core)
         plan = cube.plan(x[ops["rd"]], x[ops["rs1"]], x[ops["rs2"]], h.cfgregs.sample(), h.memory)
         h.issue_op("m", "npu_mmad", pc, plan, now)
 
@@ -198,7 +212,7 @@ class XnpuHandler:
     def npu_cfg(self, core: Any, pc: int, ops: Operands, now: int) -> None:
         cfg = self.host.cfgregs
         old = cfg.read(ops["cfgidx"])
-        x = core.regs.raw
+        x = self._x if core is self._core else self._regs(core)
         if ops["rs1"] != 0:
             cfg.write(ops["cfgidx"], x[ops["rs1"]])
         if ops["rd"] != 0:  # x0 stays 0

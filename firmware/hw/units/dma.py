@@ -51,7 +51,8 @@ def plan(desc_bytes: bytes, pipe: int | str, memory: DeviceMemory, cfg: Mapping[
     A plan depends only on the descriptor, the pipe and the memory layout, so firmware that
     re-issues a descriptor (a loop over tiles) gets the validated plan from the memory's memo.
     """
-    raw, name = bytes(desc_bytes), pipe_name(pipe)
+    raw = desc_bytes if type(desc_bytes) is bytes else bytes(desc_bytes)
+    name = pipe.lower() if type(pipe) is str else pipe_name(pipe)
     built = memory.memo(("dma", raw, name), lambda: _plan(raw, name, memory, desc_addr), _small)
     return built.copy()
 

@@ -9,7 +9,10 @@ and error reports and results.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_device import matmul_device, result
@@ -87,6 +90,51 @@ def test_driver_matmul_and_conv_are_the_same_tick_for_tick_with_fewer_slices() -
     assert fast_log == ref_log
     assert any(e[0] == "done" for e in fast_log) and fast_state["timeline"]
     assert fast_slices < ref_slices  # the fast path did run: completions shortened slices in place
+
+
+def _count_waits(dev: Device) -> collections.Counter[str]:
+    """How each issue into a full queue went: "in_slice" (the core went on in its slice), "ended"
+    (rounds ran in the slice, then it ended with the core waiting) or "general"."""
+    seen: collections.Counter[str] = collections.Counter()
+    wait_in_slice = dev.wait_in_slice
+
+    def counted(entry: Entry, since: int) -> bool:
+        took = wait_in_slice(entry, since)
+        seen["general" if not took else "in_slice" if dev.wait is None else "ended"] += 1
+        return took
+
+    dev.wait_in_slice = counted  # type: ignore[method-assign]
+    return seen
+
+
+def _unobserved_workload(fast: bool, **config: int) -> tuple:
+    """Matmuls large enough to fill the pipe queues, with nothing hooked: the fast path then
+    waits for room inside the core's slice (`Device.wait_in_slice`)."""
+    dev = Device(**config)
+    dev.fast_paths = fast
+    host = driver.open(transport=InProcess(dev))
+    waits, slices = _count_waits(dev), _count_slices(dev)
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((300, 700)).astype(np.float16)
+    b = rng.standard_normal((700, 520)).astype(np.float16)
+    outs = [host.matmul(a, b), host.matmul(a[:, :512], b[:512, :256], bias=np.ones(256, np.float32))]
+    x = rng.standard_normal((1, 8, 12, 12)).astype(np.float16)
+    outs.append(host.conv2d(x, rng.standard_normal((16, 8, 3, 3)).astype(np.float16), padding=1))
+    state = _state(dev)
+    host.close()
+    return [o.tobytes() for o in outs], state, waits, slices[0]
+
+
+@pytest.mark.parametrize("config", [{}, {"max_slice_ticks": 3_000, "thermal_update_ticks": 2_000}],
+                         ids=["default", "short-slices"])
+def test_waiting_for_room_inside_the_slice_is_the_run_loop_tick_for_tick(config: dict[str, int]) -> None:
+    fast_out, fast_state, fast_waits, fast_slices = _unobserved_workload(True, **config)
+    ref_out, ref_state, ref_waits, ref_slices = _unobserved_workload(False, **config)
+    assert fast_out == ref_out
+    assert fast_state == ref_state
+    assert set(ref_waits) == {"general"}  # the general path never waits in the slice
+    assert fast_waits["in_slice"] and fast_waits["ended"] and fast_waits["general"]  # every way was taken
+    assert sum(fast_waits.values()) <= ref_waits["general"] and fast_slices < ref_slices
 
 
 def _racy_program(fast: bool, strict: bool, steps: int) -> tuple:

@@ -102,3 +102,32 @@ def test_wrong_length_and_fetch_outside_dtcm(mem):
         descriptor.fetch(mem.memory, dtcm + 2)
     with pytest.raises(DeviceFault, match="leaves dtcm"):
         descriptor.fetch(mem.memory, dtcm + mem.arrays["dtcm"].size - 16)
+
+
+def _fetch_the_long_way(memory, addr: int) -> bytes:
+    """`fetch` by its definition: word aligned, 32 bytes inside DTCM (the general checks)."""
+    if addr % 4:
+        raise DeviceFault("dma_bad_descriptor", addr, "descriptor address is not word aligned")
+    return bytes(memory.span(addr, SIZE, "dma_bad_descriptor", region="dtcm", what="descriptor"))
+
+
+@given(where=st.sampled_from(["dtcm", "itcm", "l1"]), offset=st.integers(-40, 40), from_end=st.booleans(),
+       seed=st.integers(0, 255))
+def test_fetch_reads_what_the_general_checks_allow_and_refuses_the_rest_the_same_way(new_mem, where, offset,
+                                                                                     from_end, seed):
+    mem = new_mem("dtcm", "itcm", "l1")
+    data = mem.arrays["dtcm"]
+    data[:64] = seed
+    data[-64:] = np.arange(64, dtype=np.uint8) + seed
+    base = mem.base[where] + (mem.arrays[where].size if from_end else 0)
+    addr = max(0, base + offset)
+    try:
+        expected: bytes | str = _fetch_the_long_way(mem.memory, addr)
+    except DeviceFault as fault:
+        expected = f"{fault.cause} {fault.addr} {fault.detail}"
+    try:
+        got: bytes | str = descriptor.fetch(mem.memory, addr)
+    except DeviceFault as fault:
+        got = f"{fault.cause} {fault.addr} {fault.detail}"
+    assert got == expected
+    assert type(got) is type(expected)
