@@ -48,8 +48,7 @@ from firmware.hw.regmap import regmap
 from firmware.hw.thermal import Thermal, attach_thermal, publish
 from firmware.hw.timeline import Timeline
 from firmware.hw.timer import MachineTimer, attach_timer
-from firmware.hw.units import blas
-from firmware.hw.units.cube import C_REGION
+from firmware.hw.units import blas, dma
 from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.watchdog import Watchdog, attach_watchdog
 from firmware.hw.xnpu import XnpuHandler
@@ -95,7 +94,7 @@ class Device:
         self.core = Core(regions=list(cfg.regions))
         self.memory = DeviceMemory((r.name, r.base, self.core.view(r.name)) for r in cfg.regions
                                    if r.kind != "mmio")
-        self._defer_cube_work()
+        self._defer_unit_work()
         self.regs = RegisterFile(regmap())
         self.regs.clock = lambda: self.now
         self.cfgregs = CfgRegisters()
@@ -146,16 +145,21 @@ class Device:
         self.bar0_write = self.bars.bar0_write  # type: ignore[method-assign]
         self.reset()
 
-    def _defer_cube_work(self) -> None:
-        """Let the cube queue its mmads on the host's second core (see units.cube): every way to
-        C_REGION settles that work first: a run returns, a snapshot is taken or restored, and
-        other units' work on C_REGION retires (`PipeFront.retire`) only after `blas.settle()`;
-        the core's loads and stores wait on the kernel's busy flag (a fence on the region)."""
+    def _defer_unit_work(self) -> None:
+        """Let the cube and the DMA queue their work on the host's second core (see units.blas):
+        the model's thread goes on while the worker copies and multiplies, in retire order.
+        Everyone else looks at device memory only after `blas.settle()`: a run returns, a
+        snapshot is taken or restored, a plan that cannot be queued retires
+        (`PipeFront.retire`), a device hook is called; the core's loads and stores in every
+        region the units use wait on the worker's busy flag (a fence on the region)."""
         flag = blas.busy_flag_address()
-        region = self.memory.by_name.get(C_REGION)
-        if flag is None or region is None:
+        if flag is None:
             return
-        self.core.set_fence(region.base, flag)
+        used = {name for routes in dma.ROUTES.values() for route in routes for name in route}
+        for name in sorted(used | {"l0a", "l0b", "l0c"}):
+            region = self.memory.by_name.get(name)
+            if region is not None:
+                self.core.set_fence(region.base, flag)
         self.memory.allow_deferred = True
 
     # ------------------------------------------------------------ state

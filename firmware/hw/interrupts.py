@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from firmware.hw.units import blas
 from isa.errors import NpuError
 
 if TYPE_CHECKING:
@@ -183,8 +184,10 @@ class Interrupts:
             dev.reg_set("dma.err_addr", (addr or 0) & MASK32)
             dev.reg_set("dma.err_pc", (pc or 0) & MASK32)
         self.raise_host(cause_bit or host_cause_for(cause))
-        for hook in dev.on_error:
-            hook(error=err)
+        if dev.on_error:
+            blas.settle()  # (a hook may look at device memory: it sees what the model says)
+            for hook in dev.on_error:
+                hook(error=err)
         return err
 
     def _errlog(self, code: int, addr: int, pc: int, tick: int) -> None:

@@ -22,7 +22,6 @@ from firmware.hw.access import PlainPort, Slot
 from firmware.hw.clock import Clock
 from firmware.hw.timeline import Span
 from firmware.hw.units import blas
-from firmware.hw.units.cube import C_REGION
 from firmware.hw.units.faults import DeviceFault
 from isa.core.api import IRQ_LINES
 
@@ -45,8 +44,6 @@ class PlanLike(Protocol):
     deferred: bool
 
     def execute(self) -> Any: ...
-
-    def touches(self, region: str) -> bool: ...
 
 
 class Entry:
@@ -350,8 +347,10 @@ class PipeFront:
 
     def _enqueue(self, entry: Entry, now: int) -> None:
         dev = self.dev
-        for hook in dev.on_issue:
-            hook(entry=entry)
+        if dev.on_issue:
+            blas.settle()  # (a hook may look at device memory: it sees what the model says)
+            for hook in dev.on_issue:
+                hook(entry=entry)
         pipes = dev.pipes
         done = pipes._done
         if done is _STALE or (done is not None and done[0] <= now):  # something may be due by now
@@ -419,8 +418,8 @@ class PipeFront:
         dev = self.dev
         plan = entry.plan
         if plan is not None:
-            if blas.in_flight and not plan.deferred and plan.touches(C_REGION):
-                blas.settle()  # queued mmads first: they still write C tiles
+            if blas.in_flight and not plan.deferred:
+                blas.settle()  # queued unit work first: this plan runs here and now
             try:
                 plan.execute()
             except DeviceFault as fault:
@@ -439,8 +438,10 @@ class PipeFront:
             timeline.dropped += 1
         spans.append(_span(Span, (entry.pipe, entry.key, entry.pc, entry.seq, entry.issue, start, end,
                                   entry.kind)))
-        for hook in dev.on_complete:
-            hook(entry=entry, start=start, end=end)
+        if dev.on_complete:
+            blas.settle()  # (a hook may look at device memory: it sees what the model says)
+            for hook in dev.on_complete:
+                hook(entry=entry, start=start, end=end)
 
     def report_races(self, races: list[Race]) -> None:
         """Keep, hook and (in strict mode) raise each race: pipe and host-transfer races alike."""
@@ -450,8 +451,10 @@ class PipeFront:
                 dev.races.append(race)
             else:
                 dev.races_dropped += 1  # a racy loop must not eat the host's memory
-            for hook in dev.on_race:
-                hook(race=race)
+            if dev.on_race:
+                blas.settle()
+                for hook in dev.on_race:
+                    hook(race=race)
             if dev.strict_races:
                 dev.irq.device_error("race", race.lo, race.second.pc, str(race))
 

@@ -1,15 +1,15 @@
 """Where one end-to-end command's time goes: the units' work, the device's bookkeeping, the host.
 
 `split(device, run)` calls `run()` once with light instruments on the in-process device:
-Xnpu instructions are counted; retiring each instruction is timed by table key (for the
-DMA, retiring is almost all the unit's own numpy work); the device's run loop is timed as
-a whole. The cube's mmads run on the kernel's worker thread, alongside: `e2e_cube_s` is the
-worker's time (from the kernel's counters), `e2e_cube_wait_s` the device thread's time
-waiting for it, `e2e_cube_issue_s` the device thread's own part of retiring mmads (queueing,
-copying A and B). The rest of the loop's time is the device's bookkeeping (issue, hazards,
-pipes, slices, timeline, thermal), the time outside it the host's (driver, buffers, rings).
-The instruments cost a little, so the shares come from this run and the headline time from
-clean runs.
+Xnpu instructions are counted; retiring each instruction is timed by table key; the
+device's run loop is timed as a whole. The units' data work runs on the worker thread,
+alongside the model: `e2e_cube_s` is the worker's time (the mmads and the DMA copies queued
+in order with them, from the kernel's counters), `e2e_cube_wait_s` the device thread's time
+waiting for it, `e2e_cube_issue_s` and `e2e_dma_s` the device thread's own part of retiring
+mmads and DMAs (queueing them; a DMA the worker cannot take is copied here). The rest of
+the loop's time is the device's bookkeeping (issue, hazards, pipes, slices, timeline,
+thermal), the time outside it the host's (driver, buffers, rings). The instruments cost a
+little, so the shares come from this run and the headline time from clean runs.
 """
 
 from __future__ import annotations

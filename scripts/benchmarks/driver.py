@@ -12,11 +12,11 @@
 - `nop_command_us`: host microseconds for one NOP from submit to completion.
 - `e2e_matmul_s` and numpy's route are timed in alternating rounds, each after `--settle` idle
   seconds, best of `--e2e-repeat` (`e2e_matmul_first_s` is the first matmul alone);
-  `e2e_xnpu_instructions`, `e2e_cube_s` (on the cube's worker thread, alongside the rest),
+  `e2e_xnpu_instructions`, `e2e_cube_s` (the units' worker thread: mmads and DMA copies),
   `e2e_cube_wait_s`, `e2e_cube_issue_s`, `e2e_dma_s`, `e2e_vector_s`,
   `e2e_device_bookkeeping_s`, `e2e_host_s`, `e2e_bookkeeping_us_per_xnpu`: one more run
-  split by where its time goes (see `_e2e_split`); `cube_kernel_jobs`: the mmads the cube's
-  kernel queued for its worker or ran at once during the benchmark.
+  split by where its time goes (see `_e2e_split`); `cube_kernel_jobs`: the mmads and copies
+  queued for the worker, and the mmads run at once, during the benchmark.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
         out["e2e_max_abs_error"] = float(np.abs(got - ref).max())
         out.update(split(transport.device, lambda: dev.matmul(a16, b16)))
         jobs = blas.stats()
-        out["cube_kernel_jobs"] = {"queued": jobs["queued"], "run": jobs["run"]}
+        out["cube_kernel_jobs"] = {"queued": jobs["queued"], "copies": jobs["copies"], "run": jobs["run"]}
     except driver_errors() as exc:
         out["e2e_matmul_fp16_gflops"] = None
         out["ratio_e2e_fp16_route"] = None

@@ -1,4 +1,4 @@
-"""The cube's C tile kernel (`_mmad`, mmad.c) bound to numpy's own OpenBLAS, and its worker.
+"""The cube's C tile kernel (`_mmad`, mmad.c) bound to numpy's own OpenBLAS, and the units' worker.
 
 threadpoolctl finds the OpenBLAS numpy loaded (its path and symbol prefix/suffix); ctypes
 opens that same library and hands the kernel raw pointers to `cblas_sgemm`
@@ -7,12 +7,13 @@ one set of kernels, so the C path and the numpy path give the same bits. Without
 compiled module, another BLAS (MKL, BLIS) or a missing symbol, `kernel()` is None and the
 cube does the same arithmetic through numpy.
 
-The worker: `submit` queues an mmad for the kernel's worker thread (inputs copied at the
-call) and returns, so the device model goes on while the host's second core multiplies.
-Until `settle()` has run, the queued mmads' C tiles may still be changing: the device
-settles before anything else reads or writes them (see `Device`, `PipeFront.retire` and the
-core's fence on L0C). The arrays the queued work writes into are kept referenced here until
-then, so their memory cannot be freed under the worker.
+The worker: `submit` (an mmad) and `submit_copy` (a DMA's plain copy) queue unit work for
+the kernel's worker thread, which runs it strictly in the order queued, and return at once:
+the device model goes on while the host's second core moves and multiplies. Until
+`settle()` has run, memory the queued work reads or writes may still be in use: the device
+settles before anything else touches device memory (see `Device`, `PipeFront.retire` and the
+core's fences). The buffers the queued work uses are kept referenced here until then, so
+their memory cannot be freed under the worker.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def select_backend(name: str) -> str:
 
 
 def use_worker(want: bool) -> bool:
-    """Queue mmads on the worker thread (on by default) or run them on the caller's; returns the old
-    setting. The bits are the same either way: each job is the same single-threaded BLAS calls."""
+    """Queue device unit work on the worker thread (on by default) or run it on the caller's;
+    returns the old setting. The bits are the same either way: the same copies and the same
+    single-threaded BLAS calls, in the same order."""
     settle()
     previous = _state["worker"]
     _state["worker"] = bool(want)
@@ -97,22 +99,42 @@ def use_worker(want: bool) -> bool:
 
 
 def submit(kern: Any, code: int, ptrs: list[Any], m: int, k: int, n: int, overwrite: bool, kchunk: int,
-           split: int, target: Any) -> bool:
-    """Queue one mmad on the worker (`target` is the array it writes); False when it was not
-    queued (worker off or unavailable) and the caller must run it now."""
-    if not _state["worker"]:
+           split: int) -> bool:
+    """Queue one mmad on the worker (`ptrs`: A, B and C as cffi buffers, kept until settled);
+    False when it was not queued (worker off or unavailable) and the caller must run it now."""
+    if not _state["worker"] or kern.lib.mmad_submit(code, *ptrs, m, k, n, int(overwrite), kchunk, split):
         return False
-    if kern.lib.mmad_submit(code, *ptrs, m, k, n, int(overwrite), kchunk, split) != 0:
+    in_flight.append(ptrs)
+    return True
+
+
+def pointer(data: Any, offset: int) -> tuple[Any, Any] | None:
+    """A C pointer `offset` bytes into the buffer `data`, with the cffi object that keeps the
+    buffer alive while the pointer is in use; None without the C kernel."""
+    kern = kernel()
+    if kern is None:
+        return None
+    base = kern.ffi.from_buffer(data, require_writable=True)
+    return base, kern.ffi.cast("uint8_t *", base) + offset
+
+
+def submit_copy(dst: tuple[Any, Any], src: tuple[Any, Any], rows: int, row_bytes: int, src_pitch: int,
+                dst_pitch: int) -> bool:
+    """Queue a plain 2-D copy on the worker (`dst`, `src` from `pointer`); False when it was
+    not queued and the caller must copy now."""
+    kern = kernel()
+    if kern is None or not _state["worker"] or kern.lib.copy_submit(dst[1], src[1], rows, row_bytes,
+                                                                   src_pitch, dst_pitch):
         return False
-    in_flight.append(target)
+    in_flight.append((dst, src))
     return True
 
 
 def settle() -> None:
-    """Wait until every queued mmad has written its C tile (cheap when nothing is queued)."""
+    """Wait until every queued task has run (cheap when nothing is queued)."""
     if in_flight:
         queued = len(in_flight)  # (another thread's device may queue more meanwhile: those stay)
-        _mmad_lib().mmad_drain()
+        _mmad_lib().worker_drain()
         del in_flight[:queued]
 
 
@@ -123,21 +145,22 @@ def _mmad_lib() -> Any:
 
 
 def busy_flag_address() -> int | None:
-    """The address of the kernel's C flag that is nonzero while queued work is in flight (the core's
-    fence waits on it), or None without the C kernel."""
+    """The address of the worker's C flag that is nonzero while queued work is in flight (the
+    core's fences wait on it), or None without the C kernel."""
     k = _bind()
     if k is None:
         return None
-    return int(k.ffi.cast("intptr_t", k.ffi.addressof(k.lib, "mmad_busy")))
+    return int(k.ffi.cast("intptr_t", k.ffi.addressof(k.lib, "worker_busy")))
 
 
 def stats() -> dict[str, float]:
-    """So far: mmads the kernel ran on the caller's thread (`run`) and queued for the worker
-    (`queued`), seconds the worker spent on them (`worker_s`) and seconds callers waited for it
-    (`wait_s`: settling, or a full queue)."""
+    """So far: mmads the kernel ran on the caller's thread (`run`), mmads and copies queued for
+    the worker (`queued`, `copies`), seconds the worker spent on its tasks (`worker_s`) and
+    seconds callers waited for it (`wait_s`: settling, or a full queue)."""
     k = _bind()
     if k is None:
-        return {"run": 0, "queued": 0, "worker_s": 0.0, "wait_s": 0.0}
-    out = k.ffi.new("long[4]")
+        return {"run": 0, "queued": 0, "copies": 0, "worker_s": 0.0, "wait_s": 0.0}
+    out = k.ffi.new("long[5]")
     k.lib.mmad_stats(out)
-    return {"run": out[0], "queued": out[1], "worker_s": out[2] / 1e9, "wait_s": out[3] / 1e9}
+    return {"run": out[0], "queued": out[1], "copies": out[2], "worker_s": out[3] / 1e9,
+            "wait_s": out[4] / 1e9}

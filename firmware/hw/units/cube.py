@@ -20,11 +20,10 @@ two threads or other row blocks, and a result must never depend on the host's th
 count. A numpy-path mmad sets numpy's BLAS to one thread and restores the count after, so
 the host's own numpy is unaffected.
 
-In a device (its memory `allow_deferred`), the C kernel queues each mmad on its worker
-thread when the mmad completes, with copies of A and B, and the device model goes on: only
-C_REGION is still being written, in mmad order, until `blas.settle()` (which the device
-calls before anything else touches C_REGION). Anywhere else an mmad is done when `execute`
-returns.
+In a device (its memory `allow_deferred`), the C kernel queues each mmad on the units'
+worker thread when the mmad completes, in order with the DMA's queued copies, and the device
+model goes on; `blas.settle()` (which the device calls before anything else touches device
+memory) waits for it. Anywhere else an mmad is done when `execute` returns.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from firmware.hw.units.memory import DeviceMemory
 from firmware.hw.units.plan import Plan
 
 DTYPES = {0: "fp16", 1: "int8", 2: "int4"}
-C_REGION = "l0c"  # where C lives: the only memory queued mmads still write
+C_REGION = "l0c"  # where C lives
 FLAG_OVERWRITE = 1 << 0
 _IN_BYTES = {"fp16": 2.0, "int8": 1.0, "int4": 0.5}
 _ACC = {"fp16": np.float32, "int8": np.int32, "int4": np.int32}
@@ -145,7 +144,7 @@ def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory:
             if not ptrs:
                 fb = kern.ffi.from_buffer
                 ptrs.extend((fb(a), fb(b), fb(c, require_writable=True)))
-            if deferred and blas.submit(kern, code, ptrs, m, k, n, overwrite, kchunk, split, c):
+            if deferred and blas.submit(kern, code, ptrs, m, k, n, overwrite, kchunk, split):
                 return
             if kern.lib.mmad_run(code, *ptrs, m, k, n, int(overwrite), kchunk, split) == 0:
                 return
@@ -156,7 +155,7 @@ def _plan(c_addr: int, a_addr: int, b_addr: int, cfg: Mapping[str, int], memory:
     reads = [a_range, b_range] + ([] if overwrite else [c_range])
     return Plan(reads, [c_range], costs.cube_cycles(m, k, n, dtype), run,
                 what=f"mmad {dtype} {m}x{k}x{n}{' overwrite' if overwrite else ''}",
-                regions=("l0a", "l0b", C_REGION), deferred=deferred)
+                deferred=deferred)
 
 
 def row_split(m: int, k: int, n: int) -> int:

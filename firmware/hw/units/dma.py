@@ -6,7 +6,9 @@ Routes per pipe (the [pipes] table's descriptions, as data here):
 - mte3: L0C -> UB, UB -> HBM/L1, plain copies.
 Anything else is dma_bad_route; a range leaving its region is dma_out_of_range. Views
 are taken at issue and read/written only by `execute()`, so the data moved is the data
-in memory when the pipe model retires the copy.
+in memory when the pipe model retires the copy. In a device (memory `allow_deferred`) a
+plain copy between two regions is queued for the units' worker instead (see blas.py), in
+order with the cube's mmads, and done by the time anything else looks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from firmware.hw.units import costs, layout
+from firmware.hw.units import blas, costs, layout
 from firmware.hw.units.descriptor import Descriptor, decode, fetch
 from firmware.hw.units.faults import DeviceFault
 from firmware.hw.units.memory import DeviceMemory
@@ -53,7 +55,8 @@ def plan(desc_bytes: bytes, pipe: int | str, memory: DeviceMemory, cfg: Mapping[
     """
     raw = desc_bytes if type(desc_bytes) is bytes else bytes(desc_bytes)
     name = pipe.lower() if type(pipe) is str else pipe_name(pipe)
-    built = memory.memo(("dma", raw, name), lambda: _plan(raw, name, memory, desc_addr), _small)
+    key = ("dma", raw, name, memory.allow_deferred)
+    built = memory.memo(key, lambda: _plan(raw, name, memory, desc_addr), _small)
     return built.copy()
 
 
@@ -82,10 +85,11 @@ def _plan(raw: bytes, name: str, memory: DeviceMemory, desc_addr: int | None) ->
     if xform == "im2col" and route not in IM2COL_ROUTES:
         raise DeviceFault("dma_bad_layout", desc_addr, f"descriptor field xform = im2col: only l1 -> l0a, "
                                                        f"not {src_region} -> {dst_region}")
-    reads, writes, run = _BUILDERS[xform](d, memory)
+    deferred = memory.allow_deferred and xform == "none" and src_region != dst_region  # (never overlapping)
+    reads, writes, run = _deferred_copy(d, memory) if deferred else _BUILDERS[xform](d, memory)
     moved = sum(n for _, n in writes)
     return Plan(reads, writes, costs.dma_cycles(route, moved), run,
-                what=f"dma {name} {src_region}->{dst_region} {xform} {moved} B", regions=route)
+                what=f"dma {name} {src_region}->{dst_region} {xform} {moved} B", deferred=deferred)
 
 
 def _src_rows(d: Descriptor, memory: DeviceMemory, rows: int | None = None) -> np.ndarray:
@@ -109,6 +113,24 @@ def _copy(d: Descriptor, memory: DeviceMemory) -> Built:
 
     return (row_ranges(d.src, d.rows, d.row_bytes, d.src_pitch),
             row_ranges(d.dst, d.rows, d.row_bytes, d.dst_pitch), run)
+
+
+def _deferred_copy(d: Descriptor, memory: DeviceMemory) -> Built:
+    """`_copy`, queued for the units' worker when it can take it (copied now when it cannot)."""
+    reads, writes, copy_now = _copy(d, memory)
+    src_region, src_off = memory.locate(d.src, 1)
+    dst_region, dst_off = memory.locate(d.dst, 1)
+    ends: list = []  # C pointers to the first source and destination byte, made on first use
+
+    def run() -> None:
+        if not ends:
+            ends.extend((blas.pointer(dst_region.data, dst_off), blas.pointer(src_region.data, src_off)))
+        if ends[0] is None or not blas.submit_copy(ends[0], ends[1], d.rows, d.row_bytes, d.src_pitch,
+                                                   d.dst_pitch):
+            blas.settle()  # (what is queued goes first)
+            copy_now()
+
+    return reads, writes, run
 
 
 def _channels(d: Descriptor, memory: DeviceMemory) -> Built:

@@ -1,20 +1,22 @@
-/* The cube's C tile kernel (`_mmad`, mmad.c, compiled together with fp16.c by mmad_build.py).
+/* The cube's C tile kernel (`_mmad`, mmad.c, compiled together with fp16.c by mmad_build.py)
+ * and the worker thread that takes a device's unit work off the model's thread.
  *
- * One job is a whole `npu.mmad`: widen A and B to fp32 (fp16.c), then float32 BLAS (numpy's
- * own OpenBLAS, bound at run time by blas.py) on at most two row parts of the tile, cut by
- * shape alone. fp16 accumulates straight into L0C (beta = 1, K in chunks the caller gives);
- * int8/int4 go through an fp32 temporary per exact K chunk, added into L0C with int32
- * wrap-around. Every sgemm runs with one BLAS thread, so the bits never depend on the host.
+ * One mmad job: widen A and B to fp32 (fp16.c), then float32 BLAS (numpy's own OpenBLAS,
+ * bound at run time by blas.py) on at most two row parts of the tile, cut by shape alone.
+ * fp16 accumulates straight into L0C (beta = 1, K in chunks the caller gives); int8/int4 go
+ * through an fp32 temporary per exact K chunk, added into L0C with int32 wrap-around. Every
+ * sgemm runs with one BLAS thread, so the bits never depend on the host.
  *
- * Two ways to run a job, same arithmetic and same bits:
- * - mmad_run: now, on the caller's thread (after any queued jobs, so order is kept);
- * - mmad_submit: queued for the worker thread, in order, with copies of A and B taken at
- *   the call (the mmad reads its inputs when it completes, which is when the device calls
- *   this). The device thread goes on with the next instruction while the worker multiplies;
- *   only C is still being written. Whoever reads or writes that C first waits for the queue
- *   to empty: mmad_drain from the device's Python side, and the control core's loads and
- *   stores through the flag `mmad_busy` (see the core's region fences), which is nonzero
- *   from a submit until the queue has emptied.
+ * Two ways to run work, same arithmetic and same bits:
+ * - mmad_run: an mmad now, on the caller's thread (after any queued tasks, so order is kept);
+ * - mmad_submit / copy_submit: an mmad, or a DMA's plain 2-D copy, queued for the worker,
+ *   which runs tasks strictly in the order queued. The device queues each unit operation
+ *   when it retires, so the worker sees memory exactly as the model orders it, and the
+ *   model's thread goes on with the next instruction. Until the queue is empty, memory the
+ *   queued tasks read or write must not be touched by anyone else: the device's Python side
+ *   calls worker_drain first, and the control core's loads and stores wait on the flag
+ *   `worker_busy` (nonzero from a submit until the queue has emptied) through the core's
+ *   region fences.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -32,7 +34,8 @@ typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111 };
-enum { QUEUE = 8 };  /* jobs in flight at most: a submit past this waits for the oldest */
+enum { QUEUE = 64 };  /* tasks in flight at most: a submit past this waits for the oldest */
+enum { TASK_MMAD = 0, TASK_COPY = 1 };
 
 static struct {
     void *sgemm;
@@ -51,24 +54,32 @@ typedef struct {
 typedef struct { float *p; size_t n; } buf_t;
 typedef struct { buf_t a32, b32, t32; } scratch_t;
 
-/* A queued job and the copies of its inputs (kept and grown between jobs). */
+/* A DMA's plain copy: `rows` rows of `row_bytes`, each pitch bytes after the one before. */
 typedef struct {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t rows, row_bytes, src_pitch, dst_pitch;
+} copy_t;
+
+/* A queued task. */
+typedef struct {
+    int kind;  /* TASK_MMAD or TASK_COPY */
     job_t job;
-    uint8_t *a, *b;
-    size_t a_cap, b_cap;
-} slot_t;
+    copy_t copy;
+} task_t;
 
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;  /* one caller at a time */
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER;   /* a job was queued */
 static pthread_cond_t q_done = PTHREAD_COND_INITIALIZER;   /* a job finished */
-static slot_t slots[QUEUE];
-static unsigned q_head, q_tail;  /* jobs [q_head, q_tail) are queued; the worker runs q_head */
+static task_t tasks[QUEUE];
+static unsigned q_head, q_tail;  /* tasks [q_head, q_tail) are queued; the worker runs q_head */
 static pid_t worker_pid;  /* the process the worker was started in (0: none) */
 static scratch_t caller_scratch, worker_scratch;
-/* jobs run now, jobs queued, ns the worker spent on jobs, ns callers waited for it (under q_lock) */
-static long stats[4];
-int mmad_busy;  /* nonzero from a submit until the queue is empty again (atomic access) */
+/* mmads run now, mmads queued, copies queued, ns the worker spent on tasks, ns callers waited
+ * for it (under q_lock) */
+static long stats[5];
+int worker_busy;  /* nonzero from a submit until the queue is empty again (atomic access) */
 
 static long now_ns(void)
 {
@@ -82,7 +93,7 @@ static void wait_counted(pthread_cond_t *cond)
 {
     const long t0 = now_ns();
     pthread_cond_wait(cond, &q_lock);
-    stats[3] += now_ns() - t0;
+    stats[4] += now_ns() - t0;
 }
 
 static float *buf_get(buf_t *b, size_t n)
@@ -121,8 +132,6 @@ static void widen(int dtype, const uint8_t *src, float *dst, size_t count)
 }
 
 static const size_t in_bits[3] = {16, 8, 4};
-
-static size_t in_bytes(int dtype, size_t count) { return count * in_bits[dtype] / 8; }
 
 /* Make `s` big enough for `j`; 0, or -2 when out of memory. */
 static int reserve(scratch_t *s, const job_t *j)
@@ -186,8 +195,18 @@ static void threads_back(int threads)
         blas.set_threads(threads);
 }
 
-/* Runs queued jobs in order. BLAS stays on one thread while jobs follow each other and gets
- * its count back before the queue is seen empty (under q_lock, so no job can slip in after),
+static void run_copy(const copy_t *c)
+{
+    if (c->src_pitch == c->row_bytes && c->dst_pitch == c->row_bytes) {
+        memcpy(c->dst, c->src, c->rows * c->row_bytes);
+        return;
+    }
+    for (size_t r = 0; r < c->rows; r++)
+        memcpy(c->dst + r * c->dst_pitch, c->src + r * c->src_pitch, c->row_bytes);
+}
+
+/* Runs queued tasks in order. BLAS stays on one thread while tasks follow each other and gets
+ * its count back before the queue is seen empty (under q_lock, so no task can slip in after),
  * so the host's numpy finds BLAS as it was whenever it may run. */
 static void *worker_main(void *arg)
 {
@@ -200,17 +219,20 @@ static void *worker_main(void *arg)
         const int threads = one_thread();
         pthread_mutex_lock(&q_lock);
         for (int last = 0; !last;) {
-            const slot_t *slot = &slots[q_head % QUEUE];
+            const task_t *task = &tasks[q_head % QUEUE];
             pthread_mutex_unlock(&q_lock);
             const long t0 = now_ns();
-            run_job(&slot->job, &worker_scratch);
+            if (task->kind == TASK_COPY)
+                run_copy(&task->copy);
+            else
+                run_job(&task->job, &worker_scratch);
             const long spent = now_ns() - t0;
             pthread_mutex_lock(&q_lock);
-            stats[2] += spent;
+            stats[3] += spent;
             last = q_head + 1 == q_tail;
             if (last) {
                 threads_back(threads);
-                __atomic_store_n(&mmad_busy, 0, __ATOMIC_RELEASE);
+                __atomic_store_n(&worker_busy, 0, __ATOMIC_RELEASE);
             }
             q_head++;
             pthread_cond_broadcast(&q_done);
@@ -219,23 +241,23 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Wait until every queued job has finished (q_lock held). */
+/* Wait until every queued task has finished (q_lock held). */
 static void drain_locked(void)
 {
     while (q_head != q_tail)
         wait_counted(&q_done);
 }
 
-void mmad_drain(void)
+void worker_drain(void)
 {
-    if (!__atomic_load_n(&mmad_busy, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&worker_busy, __ATOMIC_ACQUIRE))
         return;
     pthread_mutex_lock(&q_lock);
     drain_locked();
     pthread_mutex_unlock(&q_lock);
 }
 
-/* fork: let queued jobs finish and hold the locks; the child starts without a worker
+/* fork: let queued tasks finish and hold the locks; the child starts without a worker
  * (threads do not fork) and starts one of its own on its first submit. */
 static void before_fork(void)
 {
@@ -289,7 +311,7 @@ int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_fork_handlers);
     pthread_mutex_lock(&call_lock);
-    mmad_drain();
+    worker_drain();
     blas.sgemm = sgemm_fn;
     blas.int64 = int64;
     blas.set_threads = (set_threads_fn)set_threads;
@@ -298,8 +320,9 @@ int mmad_bind(void *sgemm_fn, int int64, void *set_threads, void *get_threads)
     return sgemm_fn && set_threads && get_threads;
 }
 
-/* Since the start: jobs run on the caller's thread, jobs queued for the worker, nanoseconds
- * the worker spent on jobs and nanoseconds callers waited for it (draining, or a full queue). */
+/* Since the start: mmads run on the caller's thread, mmads and copies queued for the worker,
+ * nanoseconds the worker spent on tasks and nanoseconds callers waited for it (draining, or a
+ * full queue). */
 void mmad_stats(long *out)
 {
     pthread_mutex_lock(&q_lock);
@@ -325,7 +348,7 @@ int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int
     if (!rc)
         rc = reserve(&caller_scratch, &j);
     if (!rc) {
-        mmad_drain();
+        worker_drain();
         const int threads = one_thread();
         run_job(&j, &caller_scratch);
         threads_back(threads);
@@ -337,56 +360,53 @@ int mmad_run(int dtype, const void *a, const void *b, void *c, int m, int k, int
     return rc;
 }
 
-/* Copy `n` bytes into a slot buffer, growing it; 0 or -2. */
-static int keep_copy(uint8_t **buf, size_t *cap, const void *src, size_t n)
+/* Queue `task` (call_lock held): 0, or -3 (no worker thread), -2 (out of memory): then
+ * nothing was queued and the caller does the work itself. */
+static int enqueue(const task_t *task)
 {
-    if (*cap < n) {
-        uint8_t *p = realloc(*buf, n);
-        if (!p)
-            return -2;
-        *buf = p;
-        *cap = n;
-    }
-    memcpy(*buf, src, n);
-    return 0;
-}
-
-/* The same job queued for the worker, with A and B copied now: returns once it is queued
- * (0), or -1 (no BLAS), -2 (out of memory), -3 (no worker thread): then nothing was
- * queued and the caller runs the job itself. */
-int mmad_submit(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
-                int kchunk, int split)
-{
-    pthread_mutex_lock(&call_lock);
-    int rc = blas.sgemm ? ensure_worker() : -1;
-    job_t j = make_job(dtype, a, b, c, m, k, n, overwrite, kchunk, split);
+    int rc = ensure_worker();
     pthread_mutex_lock(&q_lock);
     if (!rc) {
         while (q_tail - q_head == QUEUE)
             wait_counted(&q_done);
-        if (worker_scratch.a32.n < (size_t)m * k || worker_scratch.b32.n < (size_t)k * n ||
-            (dtype && worker_scratch.t32.n < (size_t)m * n)) {
+        const job_t *j = &task->job;
+        if (task->kind == TASK_MMAD &&
+            (worker_scratch.a32.n < (size_t)j->m * j->k || worker_scratch.b32.n < (size_t)j->k * j->n ||
+             (j->dtype && worker_scratch.t32.n < (size_t)j->m * j->n))) {
             drain_locked();  /* the worker's buffers grow only while it is idle */
-            rc = reserve(&worker_scratch, &j);
+            rc = reserve(&worker_scratch, j);
         }
     }
-    pthread_mutex_unlock(&q_lock);
-    slot_t *slot = &slots[q_tail % QUEUE];  /* free: the worker only reads [q_head, q_tail) */
-    if (!rc)
-        rc = keep_copy(&slot->a, &slot->a_cap, a, in_bytes(dtype, (size_t)m * k));
-    if (!rc)
-        rc = keep_copy(&slot->b, &slot->b_cap, b, in_bytes(dtype, (size_t)k * n));
     if (!rc) {
-        j.a = slot->a;
-        j.b = slot->b;
-        slot->job = j;
-        pthread_mutex_lock(&q_lock);
-        __atomic_store_n(&mmad_busy, 1, __ATOMIC_RELEASE);
+        tasks[q_tail % QUEUE] = *task;  /* free: the worker only reads [q_head, q_tail) */
+        __atomic_store_n(&worker_busy, 1, __ATOMIC_RELEASE);
         q_tail++;
-        stats[1]++;
+        stats[task->kind == TASK_MMAD ? 1 : 2]++;
         pthread_cond_signal(&q_work);
-        pthread_mutex_unlock(&q_lock);
     }
+    pthread_mutex_unlock(&q_lock);
+    return rc;
+}
+
+/* The mmad queued for the worker, to run after every task queued before it and to read A and B
+ * when it runs: 0 when queued, or -1 (no BLAS), -2, -3 (see enqueue). */
+int mmad_submit(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
+                int kchunk, int split)
+{
+    pthread_mutex_lock(&call_lock);
+    task_t task = {.kind = TASK_MMAD, .job = make_job(dtype, a, b, c, m, k, n, overwrite, kchunk, split)};
+    const int rc = blas.sgemm ? enqueue(&task) : -1;
+    pthread_mutex_unlock(&call_lock);
+    return rc;
+}
+
+/* A DMA's plain copy queued for the worker, in order with the mmads: 0 when queued, or -2, -3. */
+int copy_submit(void *dst, const void *src, size_t rows, size_t row_bytes, size_t src_pitch,
+                size_t dst_pitch)
+{
+    pthread_mutex_lock(&call_lock);
+    task_t task = {.kind = TASK_COPY, .copy = {dst, src, rows, row_bytes, src_pitch, dst_pitch}};
+    const int rc = enqueue(&task);
     pthread_mutex_unlock(&call_lock);
     return rc;
 }

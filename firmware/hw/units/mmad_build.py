@@ -1,4 +1,5 @@
-"""cffi (API mode) build script for `firmware.hw.units._mmad`, the cube's tile GEMM in mmad.c.
+"""cffi (API mode) build script for `firmware.hw.units._mmad`: the cube's tile GEMM and the
+units' worker thread (mmad.c).
 
 fp16.c is compiled in too: the kernel widens its operands with the same conversions.
 """
@@ -19,8 +20,10 @@ ffibuilder.cdef("""
                  int kchunk, int split);
     int mmad_submit(int dtype, const void *a, const void *b, void *c, int m, int k, int n, int overwrite,
                     int kchunk, int split);
-    void mmad_drain(void);
-    extern int mmad_busy;
+    int copy_submit(void *dst, const void *src, size_t rows, size_t row_bytes, size_t src_pitch,
+                    size_t dst_pitch);
+    void worker_drain(void);
+    extern int worker_busy;
 """)
 ffibuilder.set_source(
     "firmware.hw.units._mmad",

@@ -23,17 +23,12 @@ class Plan:
     cycles: int
     execute: Callable[[], None] = field(repr=False)
     what: str = ""  # one line for timelines and race reports, e.g. "dma hbm->l0a 65536 B"
-    regions: tuple[str, ...] | None = None  # the memory regions it touches (None: not known)
-    deferred: bool = False  # `execute` queues the work for a worker thread (see units.cube)
+    deferred: bool = False  # `execute` queues the work for the units' worker thread (see units.blas)
 
     def copy(self) -> Plan:
         """A plan of its own for one issue (units hand out copies of memoised plans)."""
         return Plan(list(self.reads), list(self.writes), self.cycles, self.execute, self.what,
-                    self.regions, self.deferred)
-
-    def touches(self, region: str) -> bool:
-        """Whether the plan may read or write `region` (a plan that does not say, may)."""
-        return self.regions is None or region in self.regions
+                    self.deferred)
 
 
 def row_ranges(addr: int, rows: int, row_bytes: int, stride: int) -> Ranges:

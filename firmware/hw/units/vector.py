@@ -92,7 +92,7 @@ def plan(op: str, rd: int, rs1: int, rs2: int, cfg: Mapping[str, int], memory: D
     else:
         run = _cast(key, x, out)
     return Plan(reads, [(rd, out.nbytes)], costs.vector_cycles(n, widest), run,
-                what=f"{key.replace('_', '.')} {n} x {np.dtype(in_t).name}", regions=("ub",))
+                what=f"{key.replace('_', '.')} {n} x {np.dtype(in_t).name}")
 
 
 def _quant_params(cfg: Mapping[str, int]) -> tuple[np.float32, int]:

@@ -57,8 +57,10 @@ def program(seed: int, steps: int = 40) -> str:
     text = ["        .text", "        .globl _start", "_start:",
             _li("s1", BASE["l0a"]), _li("s2", BASE["l0b"]), "        li      s3, 0"]
     descs: list[bytes] = []
+    last_ub = BASE["ub"]  # where the latest copy out of L0C went
     for _ in range(steps):
-        kind = rng.choice(("mmad", "mmad", "mmad", "dma_out", "dma_in", "load", "load", "store", "sync"))
+        kind = rng.choice(("mmad", "mmad", "mmad", "dma_out", "dma_in", "vector", "load", "load", "store",
+                           "sync"))
         if kind == "mmad":
             dtype = rng.choice((0, 0, 1))
             m, k, n = rng.choice(SHAPES[dtype])
@@ -76,14 +78,16 @@ def program(seed: int, steps: int = 40) -> str:
                          "        xor     s3, s3, t2"]
             elif follow == "copy_out":  # its tile to UB as soon as the cube is done
                 size = min(m * n * 4, 65536)
-                descs.append(descriptor.encode(c_at, _ub_at(rng, size), size))
+                last_ub = _ub_at(rng, size)
+                descs.append(descriptor.encode(c_at, last_ub, size))
                 text += ["        npu.setflag m, mte3, 3", "        npu.waitflag m, mte3, 3",
                          f"        la      a0, desc{len(descs) - 1}", _li("a1", table_defines()["PIPE_MTE3"]),
                          "        npu.dma a0, a1"]
         elif kind == "dma_out":  # L0C -> UB (mte3): reads tiles the cube may still be writing
             size = rng.choice((256, 4096, 65536))
             src = BASE["l0c"] + rng.randrange(0, (256 << 10) - size + 1, 256)
-            descs.append(descriptor.encode(src, _ub_at(rng, size), size))
+            last_ub = _ub_at(rng, size)
+            descs.append(descriptor.encode(src, last_ub, size))
             text += [f"        la      a0, desc{len(descs) - 1}", _li("a1", table_defines()["PIPE_MTE3"]),
                      "        npu.dma a0, a1"]
         elif kind == "dma_in":  # L1 -> L0A/L0B (mte1): new inputs, perhaps under an mmad still running
@@ -93,6 +97,12 @@ def program(seed: int, steps: int = 40) -> str:
                                            BASE[region] + rng.randrange(0, (64 << 10) - size + 1, 512), size))
             text += [f"        la      a0, desc{len(descs) - 1}", _li("a1", table_defines()["PIPE_MTE1"]),
                      "        npu.dma a0, a1"]
+        elif kind == "vector":  # numpy on the model's thread, over UB the queued DMAs write
+            count = rng.choice((64, 1024, 8192))
+            ops = [_ub_at(rng, count * 4), min(last_ub, BASE["ub"] + (256 << 10) - count * 4),
+                   _ub_at(rng, count * 4)]
+            text += _cfg("v_len", count) + _cfg("v_dtype", 0) + ["        npu.barrier mte3"]
+            text += [_li("a5", ops[0]), _li("a6", ops[1]), _li("a7", ops[2]), "        npu.vadd a5, a6, a7"]
         elif kind == "load":
             text += [_li("t1", BASE["l0c"] + rng.randrange(0, 256 << 10, 4)), "        lw      t2, 0(t1)",
                      "        xor     s3, s3, t2", "        slli    t3, s3, 1", "        srli    s3, s3, 31",

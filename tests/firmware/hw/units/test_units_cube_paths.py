@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from firmware.hw.units import blas, convert, cube
+from firmware.hw.units import blas, convert, cube, descriptor, dma
 from firmware.hw.units.plan import reset_cfg
 
 # (path, queued for the worker): every way the cube can compute a tile
@@ -223,16 +223,17 @@ def test_only_memory_that_allows_it_gets_queued_work(new_mem, deferred, worker, 
 
 
 @needs_kernel
-def test_queued_mmads_keep_their_order_and_the_inputs_they_were_given(new_mem):
-    """More mmads than the queue holds, accumulating into one C, each with inputs changed right
-    after it was queued: the worker's C is the caller's, bit for bit."""
-    m, k, n, count = 128, 96, 112, 20
+def test_queued_copies_and_mmads_run_in_the_order_queued(new_mem):
+    """More tasks than the queue holds: DMA copies bring each mmad's inputs from L1 into L0A/L0B
+    right before it, and C accumulates over all of them. Queued for the worker, the C is the
+    caller's, bit for bit: every mmad read the inputs the copies before it had brought."""
+    m, k, n, count = 64, 96, 80, 36  # (all inputs fit L1; 108 tasks)
     rng = np.random.default_rng(8)
     inputs = [fp16_operands(rng, m, k, n)[:2] for _ in range(count)]
     c0 = rng.standard_normal((m, n)).astype(np.float32)
     results = []
     for way in WAYS:
-        mem = new_mem("l0a", "l0b", "l0c")
+        mem = new_mem("l1", "l0a", "l0b", "l0c")
         mem.memory.allow_deferred = True
         blas.select_backend(way[0])
         blas.use_worker(way[1])
@@ -240,12 +241,20 @@ def test_queued_mmads_keep_their_order_and_the_inputs_they_were_given(new_mem):
         cfg.update(mm_m=m, mm_k=k, mm_n=n, mm_dtype=0, mm_flags=0)
         a_at, b_at, c_at = mem.base["l0a"], mem.base["l0b"], mem.base["l0c"]
         mem.put(c_at, c0)
-        run = cube.plan(c_at, a_at, b_at, cfg, mem.memory).execute
-        for a, b in inputs:
-            mem.put(a_at, a)
-            mem.put(b_at, b)
-            run()
-            mem.put(a_at, np.zeros_like(a))  # too late to matter: the mmad has its inputs
+        plans = []
+        for i, (a, b) in enumerate(inputs):  # every pair staged in L1 first
+            at = mem.base["l1"] + i * (a.nbytes + b.nbytes)
+            mem.put(at, a)
+            mem.put(at + a.nbytes, b)
+            plans += [dma.plan(descriptor.encode(at, a_at, a.nbytes), "mte1", mem.memory),
+                      dma.plan(descriptor.encode(at + a.nbytes, b_at, b.nbytes), "mte1", mem.memory),
+                      cube.plan(c_at, a_at, b_at, cfg, mem.memory)]
+        before = blas.stats()
+        for plan in plans:
+            plan.execute()
         blas.settle()
+        queued = blas.stats()["queued"] - before["queued"], blas.stats()["copies"] - before["copies"]
+        assert queued == ((count, 2 * count) if way == ("openblas", True) else (0, 0))
+        assert all(p.deferred for p in plans)
         results.append(mem.get(c_at, np.float32, (m, n)))
     assert all(np.array_equal(results[0], r) for r in results[1:])
