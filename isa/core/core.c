@@ -66,8 +66,10 @@ typedef u32 __attribute__((may_alias)) a32;
 #define CYCLE_NOW() (c->a.cycles + (u64)(c->mark - left))
 #define TRACE_INLINE(kind, a, n, v) do { if ((HOOKS & HOOK_TRACE) && c->trace_mem && \
     ring_put(c, (kind), pc, (a), (n), (v), CYCLE_NOW())) FORCE_CHECK(); } while (0)
-/* The fast path: the last RAM region hit, an aligned access, (hooked loop) not in a watched granule. */
+/* The fast path: the last RAM region hit, an aligned access, its fence down, (hooked loop) not
+ * in a watched granule. */
 #define FAST(m, N, a, o) (likely((o) < (m).lim && !((a) & ((N) - 1)) && \
+    !__atomic_load_n((m).fence, __ATOMIC_ACQUIRE) && \
     !((HOOKS & HOOK_WATCH) && unlikely((m).wbits != NULL) && WATCHED((m).wbits, (o)))))
 #define SLOW(call) do { c->a.pc = pc; SYNC(); int r_ = (call); \
     if (unlikely(r_)) { if (r_ < 0) { ABORT(); } TRAP((u32)r_, c->fault_tval); } \

@@ -54,11 +54,13 @@ typedef struct region {
     const int *fence;             /* nonzero while another thread may still write the region: wait first */
 } region_t;
 
-/* The last RAM region a load (or store) hit; `lim` is 0 when every access must take the slow path. */
+/* The last RAM region a load (or store) hit; `lim` is 0 when every access must take the slow path,
+ * and so is an access while `*fence` is nonzero (the region's fence, or a 0 that never changes). */
 typedef struct memcache {
     uint32_t base, lim;
     uint8_t *host;
     uint8_t *wbits;
+    const int *fence;
 } memcache_t;
 
 /* One trace record, stamped with the tick of the instruction that made it (see tick_base). */

@@ -83,9 +83,9 @@ void core_reset_caches(core_t *c)
     memset(&c->st, 0, sizeof c->st);
 }
 
-/* A region whose writes may still be in flight on another thread (the cube's queued work
- * into L0C): its loads and stores always take the slow path, which waits for `flag` to
- * clear first. NULL removes the fence. Returns 0 when addr is in no RAM region. */
+/* A region another thread may still be using (the units' queued work): while `*flag` is
+ * nonzero its loads and stores take the slow path, which waits for the flag to clear
+ * first. NULL removes the fence. Returns 0 when addr is in no RAM region. */
 int core_set_fence(core_t *c, uint32_t addr, const void *flag)
 {
     region_t *r = core_find_region(c, addr);
@@ -102,11 +102,13 @@ void fence_wait(const region_t *r)
         sched_yield();
 }
 
+static const int unfenced = 0;
+
 static void fill_cache(memcache_t *m, const region_t *r, int store)
 {
     m->base = r->base;
-    /* stores into code and accesses to a fenced region take the slow path */
-    m->lim = (store && r->pre) || r->fence ? 0 : r->size - 3;
+    m->lim = store && r->pre ? 0 : r->size - 3;  /* stores into code take the slow path */
+    m->fence = r->fence ? r->fence : &unfenced;  /* (the fast path tests it: no wait there) */
     m->host = r->host;
     m->wbits = r->wbits[store];
 }

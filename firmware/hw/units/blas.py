@@ -24,7 +24,7 @@ from typing import Any
 BACKENDS = ("openblas", "numpy")
 _state = {"forced": "", "worker": True}
 _keep: list[Any] = []  # the opened BLAS stays referenced as long as its pointers are used
-# What queued work writes into, until `settle` (truthy exactly while work may be in flight).
+# The buffers queued work uses, kept until `settle` (truthy exactly while work may be in flight).
 in_flight: list[Any] = []
 
 
