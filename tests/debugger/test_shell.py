@@ -24,7 +24,7 @@ from debugger.shell.toolbar import toolbar_text
 from tests.debugger.conftest import run
 
 ROOT = Path(__file__).resolve().parents[2]
-BIG_SRC, BIG_SIZE = 0x8010_0000, 64 << 20  # a CHECKSUM this large runs for seconds
+BIG_SRC, BIG_SIZE = 0x8010_0000, 192 << 20  # a CHECKSUM this large runs for seconds, however fast the core
 PROMPT = "(npudbg)"  # in a terminal the trailing space is drawn as a cursor move
 
 
