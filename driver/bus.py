@@ -194,12 +194,7 @@ class Bus:
             return self._r0(offset, width)
         tick = self._now()
         value = self._r0(offset, width)
-        f = _getframe(1)
-        code = f.f_code
-        if code.co_filename in _SKIP:  # called through a register layer (or read8/read16)
-            code, lasti = _site(f)
-        else:
-            lasti = f.f_lasti
+        code, lasti = _site(_getframe(1))  # (past a register layer, or read8/read16)
         event = _new(BusAccess, ("read", "bar0", offset, width, value, tick, code, lasti))
         for fn in self._observers:
             fn(event)
@@ -207,12 +202,7 @@ class Bus:
 
     def write(self, offset: int, width: int, value: int) -> None:
         if self._observers:
-            f = _getframe(1)
-            code = f.f_code
-            if code.co_filename in _SKIP:
-                code, lasti = _site(f)
-            else:
-                lasti = f.f_lasti
+            code, lasti = _site(_getframe(1))
             event = _new(BusAccess, ("write", "bar0", offset, width, value, self._now(), code, lasti))
             for fn in self._observers:
                 fn(event)
@@ -285,29 +275,19 @@ def _traced(bus: Bus) -> tuple[Callable[[int, int], int], Callable[[int, int, in
     everything they use bound once (the observers are read per access: `unobserve` may run
     inside one)."""
     r0, w0, now = bus._r0, bus._w0, bus._now
-    getframe, skip, site, new, access = _getframe, _SKIP, _site, _new, BusAccess
+    getframe, site, new, access = _getframe, _site, _new, BusAccess
 
     def read(offset: int, width: int = 4) -> int:
         tick = now()
         value = r0(offset, width)
-        f = getframe(1)
-        code = f.f_code
-        if code.co_filename in skip:  # called through a register layer (or read8/read16)
-            code, lasti = site(f)
-        else:
-            lasti = f.f_lasti
+        code, lasti = site(getframe(1))  # (past a register layer, or read8/read16)
         event = new(access, ("read", "bar0", offset, width, value, tick, code, lasti))
         for fn in bus._observers:
             fn(event)
         return value
 
     def write(offset: int, width: int, value: int) -> None:
-        f = getframe(1)
-        code = f.f_code
-        if code.co_filename in skip:
-            code, lasti = site(f)
-        else:
-            lasti = f.f_lasti
+        code, lasti = site(getframe(1))
         event = new(access, ("write", "bar0", offset, width, value, now(), code, lasti))
         for fn in bus._observers:
             fn(event)

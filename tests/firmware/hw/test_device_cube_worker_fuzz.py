@@ -8,10 +8,10 @@ worker changes nothing a program, the host or the debugger can see.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from test_device_cube_worker import _worker_back_on, needs_kernel  # noqa: F401 (an autouse fixture)
 from test_device_programs import table_defines
 
 from firmware.hw.device import Device
@@ -19,19 +19,9 @@ from firmware.hw.units import blas, descriptor
 from isa.asm import assemble
 from isa.memmap import memory_map
 
-needs_kernel = pytest.mark.skipif("openblas" not in blas.available_backends(),
-                                  reason="the worker is part of the C kernel (numpy on OpenBLAS)")
 BASE = {r.name: r.base for r in memory_map("default")}
 SHAPES = {0: [(16, 16, 16), (100, 60, 36), (128, 128, 128), (256, 128, 256), (256, 128, 256)],
           1: [(32, 64, 32), (128, 256, 64), (256, 256, 256)]}  # by mm_dtype: (m, k, n)
-IN_BYTES = {0: 2, 1: 1}
-
-
-@pytest.fixture(autouse=True)
-def _worker_back_on() -> Iterator[None]:
-    before = blas.use_worker(True)
-    yield
-    blas.use_worker(before)
 
 
 def _li(reg: str, value: int) -> str:
