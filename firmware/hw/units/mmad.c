@@ -183,6 +183,8 @@ static void run_job(const job_t *j, const scratch_t *s)
 /* BLAS to one thread; returns the count to give back with `threads_back`. */
 static int one_thread(void)
 {
+    if (!blas.get_threads)  /* (nothing bound: only copies can be queued, and they use no BLAS) */
+        return 1;
     const int threads = blas.get_threads();
     if (threads != 1)
         blas.set_threads(1);
