@@ -61,8 +61,8 @@ class DeviceMemory:
         self._bases = [r.base for r in built]
         self.by_name = {r.name: r for r in built}
         self._memo: OrderedDict[Hashable, object] = OrderedDict()
-        # Units may leave work that writes this memory to a worker thread (the cube's queued
-        # mmads): only where the owner settles that work before anything else touches it.
+        # Units may leave work on this memory to a worker thread (the cube's mmads, the DMA's
+        # plain copies): only where the owner settles that work before anything else touches it.
         self.allow_deferred = False
 
     MEMO_SIZE = 1024

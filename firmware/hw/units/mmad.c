@@ -131,8 +131,6 @@ static void widen(int dtype, const uint8_t *src, float *dst, size_t count)
         i4_to_f32(src, dst, count / 2);
 }
 
-static const size_t in_bits[3] = {16, 8, 4};
-
 /* Make `s` big enough for `j`; 0, or -2 when out of memory. */
 static int reserve(scratch_t *s, const job_t *j)
 {
