@@ -12,7 +12,7 @@ import random
 import numpy as np
 import pytest
 from test_device_cube_worker import _worker_back_on, needs_kernel  # noqa: F401 (an autouse fixture)
-from test_device_programs import table_defines
+from test_device_programs import table_defines, write_image
 
 from firmware.hw.device import Device
 from firmware.hw.units import blas, descriptor
@@ -121,9 +121,7 @@ def run(seed: int, worker: bool) -> list[tuple]:
     blas.use_worker(worker)
     dev = Device()
     image = assemble(program(seed), defines=table_defines())
-    for sec in image.sections:
-        if not sec.nobits and sec.data:
-            dev.core.write_mem(sec.addr, bytes(sec.data))
+    write_image(dev, image)
     rng = np.random.default_rng(seed)
     dev.core.write_mem(BASE["l1"], (rng.standard_normal(1 << 18) * 2).astype(np.float16).tobytes())
     dev.core.write_mem(BASE["l0a"], (rng.standard_normal(1 << 15)).astype(np.float16).tobytes())

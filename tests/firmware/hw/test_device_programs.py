@@ -42,12 +42,17 @@ def build(name: str, **defines: int) -> ObjectImage:
 def load(dev, name: str, boot: bool = True, **defines: int) -> ObjectImage:
     """Assemble programs/<name>.S, copy it into the device's memory and (by default) start the core."""
     image = build(name, **defines)
-    for sec in image.sections:
-        if not sec.nobits and sec.data:
-            dev.core.write_mem(sec.addr, bytes(sec.data))
+    write_image(dev, image)
     if boot:
         dev.boot(image.entry)
     return image
+
+
+def write_image(dev, image: ObjectImage) -> None:
+    """Copy an assembled image's sections into the device's memory."""
+    for sec in image.sections:
+        if not sec.nobits and sec.data:
+            dev.core.write_mem(sec.addr, bytes(sec.data))
 
 
 def symbol(image: ObjectImage, name: str) -> int:
