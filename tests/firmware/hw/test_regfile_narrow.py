@@ -12,12 +12,6 @@ RMAP = regmap()
 LANES = [(w, lane) for w in (1, 2) for lane in range(0, 4, w)]
 
 
-@pytest.fixture
-def regs() -> RegisterFile:
-    rf = RegisterFile(RMAP)
-    ticks = iter(range(100, 100_000))
-    rf.clock = lambda: next(ticks)
-    return rf
 
 
 def _lanes(width: int, lane: int) -> int:

@@ -10,12 +10,6 @@ from firmware.hw.regmap import RegisterError, regmap
 RMAP = regmap()
 
 
-@pytest.fixture
-def regs() -> RegisterFile:
-    rf = RegisterFile(RMAP)
-    ticks = iter(range(100, 10_000))
-    rf.clock = lambda: next(ticks)
-    return rf
 
 
 def record(regs: RegisterFile) -> list[Access]:
